@@ -1,0 +1,37 @@
+#include "api/http/message.h"
+
+#include "absl/strings/match.h"
+
+namespace klaxon::api {
+namespace {
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return absl::EqualsIgnoreCase(absl::string_view(a.data(), a.size()),
+                                absl::string_view(b.data(), b.size()));
+}
+}  // namespace
+
+std::string_view HttpRequest::Header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (EqualsIgnoreCase(k, name)) return v;
+  }
+  return {};
+}
+
+bool HttpRequest::HasHeader(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (EqualsIgnoreCase(k, name)) return true;
+  }
+  return false;
+}
+
+void HttpResponse::SetHeader(std::string name, std::string value) {
+  for (auto& [k, v] : headers) {
+    if (EqualsIgnoreCase(k, name)) {
+      v = std::move(value);
+      return;
+    }
+  }
+  headers.emplace_back(std::move(name), std::move(value));
+}
+
+}  // namespace klaxon::api

@@ -1,0 +1,50 @@
+#pragma once
+// The contract between the protocol layer and the operation handlers of api/services/<service>.
+//
+// A handler receives the operation's input as a JSON object in the *model's* shape: member names
+// exactly as in the botocore model, already validated against it (required members present;
+// lengths, patterns, enums, ranges and list sizes within the model's limits), whatever the wire
+// protocol was. Conventions inside that object: timestamps are JSON numbers of epoch seconds
+// (double); blobs are base64 strings; rest-json members bound to the URI, query string or headers
+// are merged in under their member names. The handler returns the output shape in the same
+// conventions; absent optional members are simply omitted. Errors: absl::Status, with the AWS
+// exception named through AwsError() (common/status.h) when the default for the code is not right.
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "api/auth.h"
+#include "boost/json/object.hpp"
+
+namespace klaxon::api {
+
+struct CallContext {
+  Caller caller;
+  std::string service;     // botocore service name: "ssm-incidents", "ssm", "events", "cloudwatch"
+  std::string operation;   // model operation name: "StartIncident"
+  std::string request_id;  // also sent as x-amzn-RequestId
+};
+
+using Handler =
+    std::function<absl::StatusOr<boost::json::object>(const CallContext&, const boost::json::object&)>;
+
+// Operation handlers by (service, operation). Filled at startup, read-only afterwards; lookups are
+// then thread-safe.
+class OperationTable {
+ public:
+  void Add(const std::string& service, const std::string& operation, Handler handler) {
+    handlers_[service + "/" + operation] = std::move(handler);
+  }
+  // nullptr when the operation has no handler (answered as an unknown operation).
+  const Handler* Find(const std::string& service, const std::string& operation) const {
+    auto it = handlers_.find(service + "/" + operation);
+    return it == handlers_.end() ? nullptr : &it->second;
+  }
+
+ private:
+  std::map<std::string, Handler> handlers_;
+};
+
+}  // namespace klaxon::api

@@ -1,0 +1,101 @@
+#include "storage/memory_store.h"
+
+#include <optional>
+#include <vector>
+
+namespace klaxon::storage {
+namespace {
+
+using Rows = std::map<MemoryStore::Key, std::string>;
+
+// Reads see the committed rows plus this transaction's own pending changes.
+class MemoryTxn final : public WriteTxn {
+ public:
+  explicit MemoryTxn(Rows& rows) : rows_(rows) {}
+
+  absl::StatusOr<std::optional<std::string>> Get(std::string_view table, std::string_view account,
+                                                std::string_view id) override {
+    MemoryStore::Key key{std::string(table), std::string(account), std::string(id)};
+    if (auto it = pending_.find(key); it != pending_.end()) return it->second;
+    if (auto it = rows_.find(key); it != rows_.end()) return it->second;
+    return std::nullopt;
+  }
+
+  absl::Status Scan(std::string_view table, std::string_view account, std::string_view prefix,
+                    std::string_view after, size_t limit,
+                    absl::FunctionRef<bool(std::string_view, std::string_view)> fn) override {
+    // Merge committed and pending rows into one ordered view.
+    std::map<std::string, std::optional<std::string>> view;
+    MemoryStore::Key start{std::string(table), std::string(account), ""};
+    for (auto it = rows_.lower_bound(start); it != rows_.end(); ++it) {
+      const auto& [t, a, id] = it->first;
+      if (t != table || a != account) break;
+      view[id] = it->second;
+    }
+    for (auto it = pending_.lower_bound(start); it != pending_.end(); ++it) {
+      const auto& [t, a, id] = it->first;
+      if (t != table || a != account) break;
+      view[id] = it->second;
+    }
+    size_t visited = 0;
+    for (const auto& [id, value] : view) {
+      if (!value) continue;
+      if (id.compare(0, prefix.size(), prefix) != 0) continue;
+      if (!after.empty() && id <= after) continue;
+      if (!fn(id, *value)) break;
+      if (limit && ++visited >= limit) break;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Put(std::string_view table, std::string_view account, std::string_view id,
+                   std::string_view value) override {
+    pending_[{std::string(table), std::string(account), std::string(id)}] = std::string(value);
+    return absl::OkStatus();
+  }
+
+  absl::Status Delete(std::string_view table, std::string_view account,
+                      std::string_view id) override {
+    pending_[{std::string(table), std::string(account), std::string(id)}] = std::nullopt;
+    return absl::OkStatus();
+  }
+
+  void Commit() {
+    for (auto& [key, value] : pending_) {
+      if (value) {
+        rows_[key] = std::move(*value);
+      } else {
+        rows_.erase(key);
+      }
+    }
+  }
+
+ private:
+  Rows& rows_;
+  std::map<MemoryStore::Key, std::optional<std::string>> pending_;
+};
+
+}  // namespace
+
+absl::Status MemoryStore::Write(absl::FunctionRef<absl::Status(WriteTxn&)> fn) {
+  absl::MutexLock lock(&mu_);
+  if (closed_) return absl::UnavailableError("store is closed");
+  MemoryTxn txn(rows_);
+  absl::Status status = fn(txn);
+  if (status.ok()) txn.Commit();
+  return status;
+}
+
+absl::Status MemoryStore::Read(absl::FunctionRef<absl::Status(ReadTxn&)> fn) {
+  absl::MutexLock lock(&mu_);
+  if (closed_) return absl::UnavailableError("store is closed");
+  MemoryTxn txn(rows_);
+  return fn(txn);
+}
+
+void MemoryStore::Close() {
+  absl::MutexLock lock(&mu_);
+  closed_ = true;
+}
+
+}  // namespace klaxon::storage

@@ -1,0 +1,34 @@
+#pragma once
+// An in-memory Store: the reference backend for tests (simple and obviously correct, not durable).
+// Write() holds one lock for the whole transaction; Read() takes the same lock.
+// Copy/move: neither.
+
+#include <map>
+#include <string>
+#include <tuple>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "storage/store.h"
+
+namespace klaxon::storage {
+
+class MemoryStore final : public Store {
+ public:
+  MemoryStore() = default;
+  MemoryStore(const MemoryStore&) = delete;
+  MemoryStore& operator=(const MemoryStore&) = delete;
+
+  absl::Status Write(absl::FunctionRef<absl::Status(WriteTxn&)> fn) override;
+  absl::Status Read(absl::FunctionRef<absl::Status(ReadTxn&)> fn) override;
+  void Close() override;
+
+  using Key = std::tuple<std::string, std::string, std::string>;  // table, account, id
+
+ private:
+  absl::Mutex mu_;
+  std::map<Key, std::string> rows_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace klaxon::storage

@@ -1,0 +1,78 @@
+#pragma once
+// Storage interface: an account-scoped, transactional key-value store of JSON documents.
+//
+// Design. Every record is (table, account, id) -> value, where value is opaque bytes (the domain
+// modules store JSON text). Tables are fixed names chosen by the domain modules ("incidents",
+// "incident_dedup", ...); secondary indexes are just further tables written in the same
+// transaction. Account is part of every key, so nothing of another account is reachable.
+//
+// Transactions. Write() runs a function inside one serializable read-write transaction: either all
+// of its Put/Delete calls become durable together or none does, and Write() returns only after the
+// commit is durable (fsync'ed). Concurrent Write() calls may be grouped into one physical commit
+// (group commit); each function still sees a state in which the functions before it have been
+// applied and none after it. A function may be run more than once (a backend may retry after a
+// serialization failure), so it must have no effects outside the transaction.
+//
+// Read() runs a function against a consistent snapshot that includes every write whose Write()
+// has returned. Readers never block writers.
+//
+// Errors. Backend failures are absl::StatusCode::kInternal or kUnavailable; an error returned by
+// the function itself aborts its transaction (rolling back its writes only) and is returned as is.
+//
+// Thread-safety: all methods of Store are thread-safe. Txn objects belong to the one call that
+// received them and must not escape it.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace klaxon::storage {
+
+class ReadTxn {
+ public:
+  virtual ~ReadTxn() = default;
+
+  // The value of (table, account, id), or std::nullopt if absent.
+  virtual absl::StatusOr<std::optional<std::string>> Get(std::string_view table,
+                                                        std::string_view account,
+                                                        std::string_view id) = 0;
+
+  // Calls `fn(id, value)` for rows of (table, account) whose id starts with `prefix` and is
+  // strictly greater than `after` (empty = from the start), in ascending byte order of id, until
+  // `fn` returns false or `limit` rows (0 = no limit) have been visited.
+  virtual absl::Status Scan(std::string_view table, std::string_view account,
+                            std::string_view prefix, std::string_view after, size_t limit,
+                            absl::FunctionRef<bool(std::string_view id, std::string_view value)> fn) = 0;
+};
+
+class WriteTxn : public ReadTxn {
+ public:
+  // Inserts or replaces the row.
+  virtual absl::Status Put(std::string_view table, std::string_view account, std::string_view id,
+                           std::string_view value) = 0;
+  // Removes the row if present (absent is not an error).
+  virtual absl::Status Delete(std::string_view table, std::string_view account,
+                              std::string_view id) = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Runs `fn` in a read-write transaction and makes its writes durable before returning.
+  // Returns fn's error (writes rolled back) or a backend error.
+  virtual absl::Status Write(absl::FunctionRef<absl::Status(WriteTxn&)> fn) = 0;
+
+  // Runs `fn` against a consistent read snapshot.
+  virtual absl::Status Read(absl::FunctionRef<absl::Status(ReadTxn&)> fn) = 0;
+
+  // Flushes and stops background work; later calls fail with kUnavailable. Idempotent.
+  virtual void Close() = 0;
+};
+
+}  // namespace klaxon::storage
