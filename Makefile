@@ -1,0 +1,68 @@
+# The two commands: `make run` and `make test`. Everything else is a building block.
+# Each target installs what is missing first (scripts/install-deps.sh is idempotent and quick when
+# nothing is missing).
+
+SHELL := /bin/bash
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
+JOBS ?= $(shell nproc)
+LISTEN ?= 127.0.0.1:4566
+DATA ?= ./var
+REGION ?= us-east-1
+
+.PHONY: all deps build run test test-unit test-clients test-asan test-tsan test-fuzz bench format tidy clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+# Release build (RelWithDebInfo); leaves the server at build/klaxon.
+build: deps
+	@cmake --preset release >/dev/null
+	@cmake --build build/release -j $(JOBS)
+	@cp -f build/release/src/cli/klaxon build/klaxon
+
+run: build
+	@mkdir -p $(DATA)
+	@echo "klaxon: starting on http://$(LISTEN) (data in $(DATA), Region $(REGION))"
+	@echo "Point your clients at it:"
+	@echo "  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=$(REGION)"
+	@echo "  aws --endpoint-url http://$(LISTEN) ssm-incidents list-response-plans"
+	@exec build/klaxon serve --listen $(LISTEN) --data $(DATA) --region $(REGION)
+
+# The whole suite: unit, integration and real-client tests on the release build, then the
+# sanitizer builds (ASan+UBSan, TSan) and short fuzzer runs.
+test: build test-unit test-asan test-tsan test-fuzz
+	@echo "make test: all suites passed"
+
+test-unit: build
+	@ctest --test-dir build/release --output-on-failure -j $(JOBS) --timeout 600
+
+test-asan: deps
+	@cmake --preset asan >/dev/null
+	@cmake --build build/asan -j $(JOBS)
+	@ctest --test-dir build/asan --output-on-failure -j $(JOBS) --timeout 900 -LE "slow|clients"
+
+test-tsan: deps
+	@cmake --preset tsan >/dev/null
+	@cmake --build build/tsan -j $(JOBS)
+	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	  ctest --test-dir build/tsan --output-on-failure -j $(JOBS) --timeout 900 -LE "slow|clients"
+
+test-fuzz: deps
+	@cmake --preset fuzz >/dev/null
+	@cmake --build build/fuzz -j $(JOBS)
+	@ctest --test-dir build/fuzz --output-on-failure -L fuzz -j $(JOBS)
+
+bench: build
+	@bash bench/run_all.sh
+
+format:
+	@git ls-files '*.h' '*.cc' | xargs clang-format -i
+
+tidy: build
+	@git ls-files 'src/*.cc' | xargs clang-tidy -p build/release --quiet
+
+clean:
+	@rm -rf build

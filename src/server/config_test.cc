@@ -1,0 +1,92 @@
+#include "server/config.h"
+
+#include <cstdio>
+#include <fstream>
+
+#include "gtest/gtest.h"
+
+namespace klaxon::server {
+namespace {
+
+std::string WriteTemp(const std::string& text) {
+  char path[] = "/tmp/klaxon_config_XXXXXX";
+  int fd = mkstemp(path);
+  EXPECT_GE(fd, 0);
+  close(fd);
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(Config, DefaultsGiveTheDevelopmentAccountOnLoopback) {
+  Config config;
+  ASSERT_TRUE(FinalizeConfig(config).ok());
+  ASSERT_EQ(config.accounts.size(), 1u);
+  EXPECT_EQ(config.accounts[0].id, "000000000000");
+  EXPECT_EQ(config.accounts[0].keys[0].access_key_id, "test");
+  EXPECT_TRUE(config.using_default_account);
+  EXPECT_EQ(config.listen_host, "127.0.0.1");
+  EXPECT_EQ(config.listen_port, 4566);
+}
+
+TEST(Config, RefusesNonLoopbackWithDefaultKey) {
+  Config config;
+  ASSERT_TRUE(SetListen("0.0.0.0:4566", config).ok());
+  absl::Status s = FinalizeConfig(config);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(s.message()).find("non-loopback"), std::string::npos);
+}
+
+TEST(Config, ParsesListen) {
+  Config config;
+  EXPECT_TRUE(SetListen("[::1]:0", config).ok());
+  EXPECT_EQ(config.listen_host, "::1");
+  EXPECT_EQ(config.listen_port, 0);
+  EXPECT_FALSE(SetListen("nohost", config).ok());
+  EXPECT_FALSE(SetListen("127.0.0.1:99999", config).ok());
+  EXPECT_FALSE(SetListen("example.com:80", config).ok());
+}
+
+TEST(Config, LoadsFileWithAccounts) {
+  std::string path = WriteTemp(R"(
+listen: 0.0.0.0:8080
+data: /tmp/klaxon-data
+region: eu-west-1
+accounts:
+  - id: "111122223333"
+    keys:
+      - access_key_id: AKIAPROD
+        secret_access_key: s3cr3t
+        principal: user/alice
+limits:
+  related_items_per_incident: 10
+throttle:
+  rate: 100
+)");
+  Config config;
+  ASSERT_TRUE(LoadConfigFile(path, config).ok());
+  ASSERT_TRUE(FinalizeConfig(config).ok());
+  EXPECT_EQ(config.listen_host, "0.0.0.0");
+  EXPECT_EQ(config.listen_port, 8080);
+  EXPECT_EQ(config.region, "eu-west-1");
+  EXPECT_EQ(config.accounts[0].keys[0].principal, "user/alice");
+  EXPECT_EQ(config.limits.max_related_items, 10);
+  EXPECT_EQ(config.throttle_rate, 100);
+  EXPECT_FALSE(config.using_default_account);
+  std::remove(path.c_str());
+}
+
+TEST(Config, RejectsUnknownKeysAndBadAccounts) {
+  std::string path = WriteTemp("listne: 1.2.3.4:5\n");
+  Config config;
+  absl::Status s = LoadConfigFile(path, config);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(std::string(s.message()).find("unknown key 'listne'"), std::string::npos);
+  std::remove(path.c_str());
+
+  Config bad;
+  bad.accounts.push_back({"123", {{"k", "s", "root"}}});
+  EXPECT_FALSE(FinalizeConfig(bad).ok());
+}
+
+}  // namespace
+}  // namespace klaxon::server
