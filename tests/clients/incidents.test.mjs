@@ -1,0 +1,113 @@
+// Incident Manager and OpsCenter through the AWS SDK for JavaScript v3.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  SSMIncidentsClient, CreateReplicationSetCommand, GetReplicationSetCommand,
+  CreateResponsePlanCommand, GetResponsePlanCommand, StartIncidentCommand, GetIncidentRecordCommand,
+  ListIncidentRecordsCommand, UpdateIncidentRecordCommand, ListRelatedItemsCommand,
+  ListTimelineEventsCommand, CreateTimelineEventCommand, TagResourceCommand,
+  ListTagsForResourceCommand, UntagResourceCommand, ResourceNotFoundException, ValidationException,
+  ConflictException,
+} from '@aws-sdk/client-ssm-incidents';
+import {
+  SSMClient, GetOpsItemCommand, CreateOpsItemCommand, DescribeOpsItemsCommand,
+  ListOpsItemRelatedItemsCommand, OpsItemNotFoundException,
+} from '@aws-sdk/client-ssm';
+import { startNode, ACCOUNT } from './harness.mjs';
+
+let node;
+let im;
+let ssm;
+
+before(async () => {
+  node = await startNode();
+  im = new SSMIncidentsClient(node.clientConfig);
+  ssm = new SSMClient(node.clientConfig);
+  const { arn } = await im.send(new CreateReplicationSetCommand({ regions: { 'us-east-1': {} } }));
+  const rs = await im.send(new GetReplicationSetCommand({ arn }));
+  assert.equal(rs.replicationSet.status, 'ACTIVE');
+});
+
+after(async () => node && node.stop());
+
+const planArn = (name) => `arn:aws:ssm-incidents::${ACCOUNT}:response-plan/${name}`;
+
+test('manual incident with parent OpsItem, dedup and resolve', async () => {
+  await im.send(new CreateResponsePlanCommand({
+    name: 'js-db-down', incidentTemplate: { title: 'DB down', impact: 2, dedupeString: 'js-db' },
+    tags: { team: 'db' },
+  }));
+  const plan = await im.send(new GetResponsePlanCommand({ arn: planArn('js-db-down') }));
+  assert.equal(plan.incidentTemplate.dedupeString, 'js-db');
+
+  const { incidentRecordArn } = await im.send(new StartIncidentCommand({
+    responsePlanArn: planArn('js-db-down'), title: 'Primary DB unreachable',
+    triggerDetails: { source: 'com.example', timestamp: new Date('2024-01-01T00:00:00.123Z'), rawData: '{}' },
+  }));
+  const rec = (await im.send(new GetIncidentRecordCommand({ arn: incidentRecordArn }))).incidentRecord;
+  assert.equal(rec.title, 'Primary DB unreachable');
+  assert.equal(rec.status, 'OPEN');
+  assert.ok(rec.creationTime instanceof Date);
+
+  const again = await im.send(new StartIncidentCommand({ responsePlanArn: planArn('js-db-down') }));
+  assert.equal(again.incidentRecordArn, incidentRecordArn);
+
+  const items = (await im.send(new ListRelatedItemsCommand({ incidentRecordArn }))).relatedItems;
+  const parent = items.find((i) => i.identifier.type === 'PARENT');
+  assert.ok(parent, JSON.stringify(items));
+  const opsItemId = parent.identifier.value.arn.split('/').pop();
+  const ops = (await ssm.send(new GetOpsItemCommand({ OpsItemId: opsItemId }))).OpsItem;
+  assert.equal(ops.OpsItemId, opsItemId);
+  const related = await ssm.send(new ListOpsItemRelatedItemsCommand({ OpsItemId: opsItemId }));
+  assert.ok(related.Summaries.some((s) => s.ResourceUri === incidentRecordArn));
+
+  const events = (await im.send(new ListTimelineEventsCommand({ incidentRecordArn }))).eventSummaries;
+  assert.ok(events.some((e) => e.eventType === 'SSM Incident Start'));
+  await im.send(new CreateTimelineEventCommand({
+    incidentRecordArn, eventTime: new Date(), eventType: 'Note', eventData: '"a note"',
+  }));
+
+  await im.send(new UpdateIncidentRecordCommand({ arn: incidentRecordArn, status: 'RESOLVED' }));
+  const resolved = (await im.send(new GetIncidentRecordCommand({ arn: incidentRecordArn }))).incidentRecord;
+  assert.equal(resolved.status, 'RESOLVED');
+  assert.ok(resolved.resolvedTime instanceof Date);
+  const fresh = await im.send(new StartIncidentCommand({ responsePlanArn: planArn('js-db-down') }));
+  assert.notEqual(fresh.incidentRecordArn, incidentRecordArn);
+
+  const listed = await im.send(new ListIncidentRecordsCommand({
+    filters: [{ key: 'status', condition: { equals: { stringValues: ['RESOLVED'] } } }],
+  }));
+  assert.ok(listed.incidentRecordSummaries.some((s) => s.arn === incidentRecordArn));
+});
+
+test('tags', async () => {
+  await im.send(new TagResourceCommand({ resourceArn: planArn('js-db-down'), tags: { env: 'prod' } }));
+  let tags = (await im.send(new ListTagsForResourceCommand({ resourceArn: planArn('js-db-down') }))).tags;
+  assert.deepEqual(tags, { team: 'db', env: 'prod' });
+  await im.send(new UntagResourceCommand({ resourceArn: planArn('js-db-down'), tagKeys: ['team'] }));
+  tags = (await im.send(new ListTagsForResourceCommand({ resourceArn: planArn('js-db-down') }))).tags;
+  assert.deepEqual(tags, { env: 'prod' });
+});
+
+test('errors are typed exceptions', async () => {
+  await assert.rejects(im.send(new GetResponsePlanCommand({ arn: planArn('missing') })),
+    (e) => e instanceof ResourceNotFoundException && e.$metadata.httpStatusCode === 404);
+  await assert.rejects(im.send(new CreateResponsePlanCommand({
+    name: 'bad name', incidentTemplate: { title: 't', impact: 1 },
+  })), (e) => e instanceof ValidationException && /name/.test(e.message));
+  await assert.rejects(im.send(new CreateResponsePlanCommand({
+    name: 'js-db-down', incidentTemplate: { title: 't', impact: 1 },
+  })), (e) => e instanceof ConflictException);
+  await assert.rejects(ssm.send(new GetOpsItemCommand({ OpsItemId: 'oi-000000000000' })),
+    (e) => e instanceof OpsItemNotFoundException);
+});
+
+test('OpsCenter create and describe', async () => {
+  const { OpsItemId } = await ssm.send(new CreateOpsItemCommand({
+    Title: 'js item', Description: 'd', Source: 'jsapp', Priority: 3,
+  }));
+  const out = await ssm.send(new DescribeOpsItemsCommand({
+    OpsItemFilters: [{ Key: 'Source', Values: ['jsapp'], Operator: 'Equal' }],
+  }));
+  assert.ok(out.OpsItemSummaries.some((s) => s.OpsItemId === OpsItemId));
+});

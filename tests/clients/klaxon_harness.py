@@ -1,0 +1,126 @@
+"""Starts a live klaxon node for real-client tests.
+
+Used by every Python test here, under both Debian's /usr/bin/python3 (boto3 1.26, the query
+protocol for CloudWatch) and the newer python3 on PATH (boto3 1.43). The binary comes from
+$KLAXON_BIN (set by ctest) or build/klaxon.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ACCOUNT = "000000000000"
+REGION = "us-east-1"
+
+
+def klaxon_bin():
+    return os.environ.get("KLAXON_BIN") or os.path.join(ROOT, "build", "klaxon")
+
+
+class Node:
+    """One klaxon process on an ephemeral loopback port with its own data directory."""
+
+    def __init__(self, data_dir=None, region=REGION, extra_args=()):
+        self.owns_dir = data_dir is None
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="klaxon-test-")
+        self.region = region
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.port = None
+
+    def start(self):
+        port_file = os.path.join(self.data_dir, "port")
+        if os.path.exists(port_file):
+            os.remove(port_file)
+        self.log = open(os.path.join(self.data_dir, "klaxon.log"), "ab")
+        self.proc = subprocess.Popen(
+            [klaxon_bin(), "serve", "--listen", "127.0.0.1:0", "--data", self.data_dir,
+             "--region", self.region, "--port-file", port_file] + self.extra_args,
+            stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("klaxon exited with %s; log in %s" % (self.proc.returncode, self.data_dir))
+            try:
+                with open(port_file) as f:
+                    text = f.read().strip()
+                if text:
+                    self.port = int(text)
+                    return self
+            except FileNotFoundError:
+                pass
+            time.sleep(0.02)
+        raise RuntimeError("klaxon did not start within 30 s")
+
+    @property
+    def endpoint(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.log.close()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise RuntimeError("klaxon did not stop on SIGTERM within 20 s")
+        if self.proc:
+            self.log.close()
+        return self.proc.returncode if self.proc else None
+
+    def cleanup(self):
+        if self.owns_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def client_env(node):
+    env = dict(os.environ)
+    env.update({
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": node.region,
+        "AWS_REGION": node.region,
+        "AWS_PAGER": "",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    })
+    return env
+
+
+class NodeTestCase(unittest.TestCase):
+    """A test case class with one node shared by its tests."""
+
+    node = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.node = Node().start()
+        os.environ.update(client_env(cls.node))
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.node.stop()
+        cls.node.cleanup()
+        if rc not in (0, None):
+            raise AssertionError("klaxon exited with %s after SIGTERM" % rc)
+
+    def boto(self, service):
+        import boto3
+        return boto3.client(service, endpoint_url=self.node.endpoint, region_name=self.node.region,
+                            aws_access_key_id="test", aws_secret_access_key="test")
+
+
+def plan_arn(name, account=ACCOUNT):
+    return "arn:aws:ssm-incidents::%s:response-plan/%s" % (account, name)

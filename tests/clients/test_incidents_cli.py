@@ -1,0 +1,79 @@
+"""The newcomer's flow from issue 2 through the stock Debian `aws` CLI (/usr/bin/aws, 2.9.19)."""
+
+import json
+import os
+import subprocess
+import unittest
+
+from klaxon_harness import ACCOUNT, NodeTestCase
+
+AWS = os.environ.get("KLAXON_AWS_CLI", "/usr/bin/aws")
+
+
+class CliTest(NodeTestCase):
+
+    def aws(self, *args, expect_error=None):
+        proc = subprocess.run([AWS, "--endpoint-url", self.node.endpoint, "--output", "json"] +
+                              list(args), capture_output=True, text=True, timeout=120)
+        if expect_error:
+            self.assertNotEqual(proc.returncode, 0, proc.stdout)
+            self.assertIn("(%s)" % expect_error, proc.stderr)
+            return proc.stderr
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return json.loads(proc.stdout) if proc.stdout.strip() else {}
+
+    def test_newcomer_flow(self):
+        self.aws("ssm-incidents", "create-replication-set", "--regions", '{"us-east-1":{}}')
+        self.aws("ssm-incidents", "create-response-plan", "--name", "db-down", "--incident-template",
+                 '{"title":"DB down","impact":2,"dedupeString":"db"}')
+        plan = "arn:aws:ssm-incidents::%s:response-plan/db-down" % ACCOUNT
+        arn = self.aws("ssm-incidents", "start-incident", "--response-plan-arn", plan, "--title",
+                       "Primary DB unreachable")["incidentRecordArn"]
+        listed = self.aws("ssm-incidents", "list-incident-records")["incidentRecordSummaries"]
+        self.assertIn(arn, [s["arn"] for s in listed])
+        rec = self.aws("ssm-incidents", "get-incident-record", "--arn", arn)["incidentRecord"]
+        self.assertEqual(rec["title"], "Primary DB unreachable")
+        self.assertEqual(rec["dedupeString"], "db")
+        items = self.aws("ssm-incidents", "list-related-items", "--incident-record-arn", arn)
+        parent = [i for i in items["relatedItems"] if i["identifier"]["type"] == "PARENT"][0]
+        events = self.aws("ssm-incidents", "list-timeline-events", "--incident-record-arn", arn)
+        self.assertTrue(events["eventSummaries"])
+        ops_id = parent["identifier"]["value"]["arn"].split("/")[-1]
+        ops = self.aws("ssm", "get-ops-item", "--ops-item-id", ops_id)["OpsItem"]
+        self.assertEqual(ops["OpsItemId"], ops_id)
+
+        # A second start with the same dedupeString lands in the same incident.
+        again = self.aws("ssm-incidents", "start-incident", "--response-plan-arn",
+                         plan)["incidentRecordArn"]
+        self.assertEqual(again, arn)
+
+        # Errors come back as the right AWS exception through the CLI.
+        self.aws("ssm-incidents", "get-response-plan", "--arn",
+                 "arn:aws:ssm-incidents::%s:response-plan/missing" % ACCOUNT,
+                 expect_error="ResourceNotFoundException")
+        self.aws("ssm-incidents", "create-response-plan", "--name", "x", "--incident-template",
+                 '{"title":"t","impact":6}', expect_error="ValidationException")
+        self.aws("ssm", "get-ops-item", "--ops-item-id", "oi-000000000000",
+                 expect_error="OpsItemNotFoundException")
+
+        self.aws("ssm-incidents", "update-incident-record", "--arn", arn, "--status", "RESOLVED")
+        rec = self.aws("ssm-incidents", "get-incident-record", "--arn", arn)["incidentRecord"]
+        self.assertEqual(rec["status"], "RESOLVED")
+
+    def test_bad_signature(self):
+        env = dict(os.environ, AWS_SECRET_ACCESS_KEY="wrong")
+        proc = subprocess.run([AWS, "--endpoint-url", self.node.endpoint, "ssm-incidents",
+                               "list-response-plans"], capture_output=True, text=True, env=env,
+                              timeout=120)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("InvalidSignatureException", proc.stderr)
+        env = dict(os.environ, AWS_ACCESS_KEY_ID="unknown")
+        proc = subprocess.run([AWS, "--endpoint-url", self.node.endpoint, "ssm-incidents",
+                               "list-response-plans"], capture_output=True, text=True, env=env,
+                              timeout=120)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("UnrecognizedClientException", proc.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
