@@ -1,0 +1,246 @@
+// A load generator for klaxon's AWS APIs over HTTP with SigV4, used by `make bench`.
+//
+//   aws_load --endpoint 127.0.0.1:4566 --scenario start-incident-new|start-incident-dedup
+//            [--connections 32] [--seconds 10] [--warmup 2]
+//
+// Each connection is one thread with a keep-alive socket sending signed requests back to back.
+// It prints requests/s, errors and latency percentiles. Signing is implemented here independently
+// of the server's verifier (OpenSSL HMAC), so the benchmark also cross-checks the server.
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "boost/asio/connect.hpp"
+#include "boost/asio/ip/tcp.hpp"
+#include "boost/beast/core.hpp"
+#include "boost/beast/http.hpp"
+
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = boost::asio::ip::tcp;
+
+std::string Hex(const unsigned char* data, size_t n) {
+  static const char* digits = "0123456789abcdef";
+  std::string out(2 * n, '0');
+  for (size_t i = 0; i < n; ++i) {
+    out[2 * i] = digits[data[i] >> 4];
+    out[2 * i + 1] = digits[data[i] & 15];
+  }
+  return out;
+}
+
+std::string Sha256Hex(const std::string& s) {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), md);
+  return Hex(md, sizeof(md));
+}
+
+std::string Hmac(const std::string& key, const std::string& data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
+  return std::string(reinterpret_cast<char*>(md), len);
+}
+
+struct Signer {
+  std::string key_id = "test";
+  std::string secret = "test";
+  std::string region = "us-east-1";
+
+  // Signs a request whose path has no characters needing encoding and no query string.
+  void Sign(http::request<http::string_body>& req, const std::string& service,
+            const std::string& host) const {
+    absl::Time now = absl::Now();
+    std::string amz_date = absl::FormatTime("%Y%m%dT%H%M%SZ", now, absl::UTCTimeZone());
+    std::string date = amz_date.substr(0, 8);
+    req.set(http::field::host, host);
+    req.set("X-Amz-Date", amz_date);
+    std::string payload_hash = Sha256Hex(req.body());
+    std::string content_type(req[http::field::content_type]);
+    std::string target(req["X-Amz-Target"]);
+    std::string signed_headers = "content-type;host;x-amz-date";
+    std::string canonical_headers =
+        absl::StrCat("content-type:", content_type, "\nhost:", host, "\nx-amz-date:", amz_date, "\n");
+    if (!target.empty()) {
+      signed_headers += ";x-amz-target";
+      absl::StrAppend(&canonical_headers, "x-amz-target:", target, "\n");
+    }
+    std::string canonical = absl::StrCat(std::string(req.method_string()), "\n",
+                                         std::string(req.target()), "\n\n", canonical_headers, "\n",
+                                         signed_headers, "\n", payload_hash);
+    std::string scope = absl::StrCat(date, "/", region, "/", service, "/aws4_request");
+    std::string to_sign =
+        absl::StrCat("AWS4-HMAC-SHA256\n", amz_date, "\n", scope, "\n", Sha256Hex(canonical));
+    std::string k = Hmac("AWS4" + secret, date);
+    k = Hmac(k, region);
+    k = Hmac(k, service);
+    k = Hmac(k, "aws4_request");
+    std::string sig = Hmac(k, to_sign);
+    req.set(http::field::authorization,
+            absl::StrCat("AWS4-HMAC-SHA256 Credential=", key_id, "/", scope,
+                         ", SignedHeaders=", signed_headers, ", Signature=",
+                         Hex(reinterpret_cast<const unsigned char*>(sig.data()), sig.size())));
+    req.prepare_payload();
+  }
+};
+
+struct Options {
+  std::string host = "127.0.0.1";
+  std::string port = "4566";
+  std::string scenario = "start-incident-new";
+  int connections = 32;
+  double seconds = 10;
+  double warmup = 2;
+};
+
+class Connection {
+ public:
+  Connection(const Options& o) : stream_(ioc_), options_(o) {
+    tcp::resolver resolver(ioc_);
+    stream_.connect(resolver.resolve(o.host, o.port));
+  }
+
+  // Returns the HTTP status.
+  int Call(const std::string& path, const std::string& body, const std::string& target = "") {
+    http::request<http::string_body> req{http::verb::post, path, 11};
+    req.set(http::field::content_type,
+            target.empty() ? "application/json" : "application/x-amz-json-1.1");
+    if (!target.empty()) req.set("X-Amz-Target", target);
+    req.body() = body;
+    signer_.Sign(req, target.empty() ? "ssm-incidents" : "ssm",
+                 options_.host + ":" + options_.port);
+    http::write(stream_, req);
+    http::response<http::string_body> res;
+    http::read(stream_, buffer_, res);
+    last_body_ = std::move(res.body());
+    return res.result_int();
+  }
+  const std::string& last_body() const { return last_body_; }
+
+ private:
+  boost::asio::io_context ioc_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  Signer signer_;
+  const Options& options_;
+  std::string last_body_;
+};
+
+int Run(const Options& o) {
+  Connection setup(o);
+  setup.Call("/createReplicationSet", R"({"regions":{"us-east-1":{}}})");  // 409 if it exists
+  std::string plan = o.scenario == "start-incident-dedup" ? "bench-dedup" : "bench-new";
+  std::string tmpl = o.scenario == "start-incident-dedup"
+                         ? R"({"title":"bench","impact":3,"dedupeString":"bench-dedup"})"
+                         : R"({"title":"bench","impact":3})";
+  setup.Call("/createResponsePlan", absl::StrCat(R"({"name":")", plan, R"(","incidentTemplate":)",
+                                                 tmpl, "}"));
+  std::string body = absl::StrCat(R"({"responsePlanArn":"arn:aws:ssm-incidents::000000000000:response-plan/)",
+                                  plan, R"("})");
+  int status = setup.Call("/startIncident", body);
+  if (status != 200) {
+    std::cerr << "aws_load: StartIncident failed: " << status << " " << setup.last_body() << "\n";
+    return 1;
+  }
+
+  std::atomic<bool> measuring{false};
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> ok{0}, errors{0};
+  std::mutex mu;
+  std::vector<double> latencies;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < o.connections; ++i) {
+    threads.emplace_back([&] {
+      try {
+        Connection c(o);
+        std::vector<double> local;
+        while (!stop.load()) {
+          auto t0 = std::chrono::steady_clock::now();
+          int st = c.Call("/startIncident", body);
+          double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0)
+                          .count();
+          if (!measuring.load()) continue;
+          if (st == 200) {
+            ok.fetch_add(1);
+            local.push_back(us);
+          } else {
+            errors.fetch_add(1);
+          }
+        }
+        std::lock_guard<std::mutex> lock(mu);
+        latencies.insert(latencies.end(), local.begin(), local.end());
+      } catch (const std::exception& e) {
+        errors.fetch_add(1);
+        std::cerr << "aws_load: connection error: " << e.what() << "\n";
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(o.warmup));
+  measuring = true;
+  auto t0 = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::duration<double>(o.seconds));
+  measuring = false;
+  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  stop = true;
+  for (auto& t : threads) t.join();
+  std::sort(latencies.begin(), latencies.end());
+  auto pct = [&](double p) {
+    if (latencies.empty()) return 0.0;
+    return latencies[std::min(latencies.size() - 1, static_cast<size_t>(p * latencies.size()))];
+  };
+  std::printf("scenario=%s connections=%d seconds=%.1f ok=%llu errors=%llu rate=%.0f/s "
+              "p50=%.2fms p99=%.2fms p999=%.2fms\n",
+              o.scenario.c_str(), o.connections, elapsed,
+              static_cast<unsigned long long>(ok.load()),
+              static_cast<unsigned long long>(errors.load()), ok.load() / elapsed,
+              pct(0.50) / 1000, pct(0.99) / 1000, pct(0.999) / 1000);
+  return errors.load() == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--endpoint") {
+      auto colon = value.rfind(':');
+      o.host = value.substr(0, colon);
+      o.port = value.substr(colon + 1);
+    } else if (flag == "--scenario") {
+      o.scenario = value;
+    } else if (flag == "--connections") {
+      o.connections = std::stoi(value);
+    } else if (flag == "--seconds") {
+      o.seconds = std::stod(value);
+    } else if (flag == "--warmup") {
+      o.warmup = std::stod(value);
+    } else {
+      std::cerr << "aws_load: unknown flag " << flag << "\n";
+      return 2;
+    }
+  }
+  try {
+    return Run(o);
+  } catch (const std::exception& e) {
+    std::cerr << "aws_load: " << e.what() << "\n";
+    return 1;
+  }
+}

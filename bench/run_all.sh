@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every benchmark on the release build and prints the figures (`make bench`).
+# Copy the results into docs/benchmarks.md with the date and the machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=build/release
+SECONDS_PER_RUN=${BENCH_SECONDS:-10}
+
+echo "# klaxon benchmarks — $(date -u +%Y-%m-%d) — $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+
+# --- StartIncident over HTTP with SigV4 and durable commits ---
+data=$(mktemp -d /tmp/klaxon-bench-XXXXXX)
+trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$data"' EXIT
+build/klaxon serve --listen 127.0.0.1:0 --data "$data" --port-file "$data/port" --region us-east-1 \
+  >"$data/klaxon.log" 2>&1 &
+pid=$!
+for _ in $(seq 300); do [ -s "$data/port" ] && break; sleep 0.05; done
+port=$(cat "$data/port")
+echo "## StartIncident (new incidents), 32 connections"
+$B/bench/http/aws_load --endpoint 127.0.0.1:$port --scenario start-incident-new \
+  --connections 32 --seconds "$SECONDS_PER_RUN"
+echo "## StartIncident (dedup hits), 32 connections"
+$B/bench/http/aws_load --endpoint 127.0.0.1:$port --scenario start-incident-dedup \
+  --connections 32 --seconds "$SECONDS_PER_RUN"
+kill $pid; wait $pid || true
+
+# --- Module benchmarks (Google Benchmark) ---
+for b in $B/bench/storage/store_bench; do
+  if [ -x "$b" ]; then echo "## $(basename "$b")"; "$b" --benchmark_min_time=1; fi
+done
+if [ -x $B/bench/pattern/pattern_citylots ]; then
+  echo "## pattern_citylots"
+  bash bench/pattern/run.sh 2>/dev/null || $B/bench/pattern/pattern_citylots
+fi
