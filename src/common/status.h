@@ -27,10 +27,12 @@
 // `lhs = value of rexpr`, or returns its error. rexpr is an absl::StatusOr<T>.
 #define KLAXON_ASSIGN_OR_RETURN(lhs, rexpr) \
   KLAXON_ASSIGN_OR_RETURN_IMPL(KLAXON_STATUS_CONCAT(klaxon_statusor_, __LINE__), lhs, rexpr)
+// NOLINTBEGIN(bugprone-macro-parentheses): `tmp` and `lhs` are declarations, not expressions.
 #define KLAXON_ASSIGN_OR_RETURN_IMPL(tmp, lhs, rexpr) \
   auto tmp = (rexpr);                                 \
   if (!tmp.ok()) return std::move(tmp).status();      \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 namespace klaxon {
 
