@@ -43,7 +43,7 @@ struct Config {
 
   int io_threads = 2;
   int worker_threads = 64;
-  size_t max_body_bytes = 10 * 1024 * 1024;
+  size_t max_body_bytes = size_t{10} * 1024 * 1024;
   int header_timeout_seconds = 10;
   int idle_timeout_seconds = 60;
 
