@@ -1,6 +1,7 @@
 // Runs every case of ../shared/conformance/event-patterns/*.jsonl (relative to the repo root,
 // $KLAXON_SOURCE_DIR) through the parser, the reference interpreter and the compiled RuleSet.
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <optional>
@@ -10,6 +11,7 @@
 #include "events/pattern/interpreter.h"
 #include "events/pattern/json.h"
 #include "events/pattern/pattern.h"
+#include "events/pattern/rule_set.h"
 #include "gtest/gtest.h"
 
 namespace klaxon::events::pattern {
@@ -90,6 +92,12 @@ std::string Check(const Case& c, const ParseOptions& options, std::optional<bool
     return std::string("interpreter says ") + (*r ? "true" : "false") + "; pattern " + c.pattern +
            " event " + c.event;
   }
+  auto m = MatchesOne(*p, c.event);
+  if (!m.ok()) return "compiled matcher error: " + std::string(m.status().message());
+  if (*m != *want) {
+    return std::string("compiled matcher says ") + (*m ? "true" : "false") + "; pattern " +
+           c.pattern + " event " + c.event;
+  }
   return "";
 }
 
@@ -117,7 +125,45 @@ void RunFile(const std::string& file) {
   EXPECT_EQ(failures, 0) << "of " << cases.size() << " cases";
 }
 
+// All valid patterns of a file compiled into one RuleSet: every case's rule must be reported
+// exactly when the case expects a match, whatever the other rules are.
+void RunFileAsOneSet(const std::string& file) {
+  std::vector<Case> cases = LoadCases(file);
+  RuleSetBuilder builder;
+  std::vector<const Case*> added;
+  for (const Case& c : cases) {
+    if (!c.match) continue;
+    auto p = ParsePattern(c.pattern, LibraryParseOptions());
+    ASSERT_TRUE(p.ok()) << c.name;
+    ASSERT_TRUE(builder.Add(added.size(), *p).ok());
+    added.push_back(&c);
+  }
+  auto set = builder.Build();
+  int failures = 0;
+  for (size_t i = 0; i < added.size(); ++i) {
+    auto ids = set->Match(added[i]->event);
+    ASSERT_TRUE(ids.ok()) << added[i]->name << ": " << ids.status();
+    bool got = std::binary_search(ids->begin(), ids->end(), i);
+    if (got != *added[i]->match && ++failures < 20) {
+      ADD_FAILURE() << file << " " << added[i]->name << ": in a set of " << added.size()
+                    << " rules, got " << got;
+    }
+  }
+  EXPECT_EQ(failures, 0);
+  // Removing every other rule leaves the rest intact.
+  for (size_t i = 0; i < added.size(); i += 2) ASSERT_TRUE(builder.Remove(i));
+  auto half = builder.Build();
+  for (size_t i = 1; i < added.size(); i += 2) {
+    auto ids = half->Match(added[i]->event);
+    ASSERT_TRUE(ids.ok());
+    EXPECT_EQ(std::binary_search(ids->begin(), ids->end(), i), *added[i]->match) << added[i]->name;
+    for (RuleId id : *ids) EXPECT_EQ(id % 2, 1u);
+  }
+}
+
 TEST(Conformance, Curated) { RunFile("conformance.jsonl"); }
+TEST(Conformance, CuratedAsOneRuleSet) { RunFileAsOneSet("conformance.jsonl"); }
+TEST(Conformance, FullAsOneRuleSet) { RunFileAsOneSet("conformance-full.jsonl"); }
 TEST(Conformance, Full) { RunFile("conformance-full.jsonl"); }
 TEST(Conformance, Invalid) { RunFile("conformance-invalid.jsonl"); }
 
