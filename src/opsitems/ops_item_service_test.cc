@@ -3,6 +3,7 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -347,6 +348,24 @@ TEST_F(OpsItemServiceTest, DedupIsPerRegionAndAccount) {
   EXPECT_NE(a.ops_item_id, c.ops_item_id);
   EXPECT_FALSE(b.deduplicated);
   EXPECT_FALSE(c.deduplicated);
+}
+
+TEST_F(OpsItemServiceTest, ConcurrentDuplicatesMakeOneOpsItem) {
+  NewOpsItem in = Basic();
+  in.operational_data["/aws/dedup"] = {Dedup("storm"), "SearchableString"};
+  constexpr int kThreads = 40;
+  std::vector<std::string> ids(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      auto item = service_.Create(kScope, in);
+      if (item.ok()) ids[i] = item->ops_item_id;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_THAT(std::set<std::string>(ids.begin(), ids.end()), SizeIs(1));
+  EXPECT_FALSE(ids[0].empty());
+  EXPECT_THAT(DescribeIds({}), SizeIs(1));
 }
 
 TEST_F(OpsItemServiceTest, WithoutDedupStringAlwaysCreates) {
@@ -920,6 +939,12 @@ TEST_F(OpsItemServiceTest, ListRelatedItemsFiltersAndPaginates) {
   EXPECT_THAT(other_region->items, IsEmpty());
 
   EXPECT_EQ(ErrorType(service_.ListRelatedItems(kScope, "", {}, 0, "garbage").status()),
+            "InvalidNextToken");
+  // A token of another OpsItem's listing is refused.
+  EXPECT_EQ(ErrorType(service_
+                          .ListRelatedItems(kScope, b.ops_item_id, {}, 0,
+                                            absl::StrCat(a.ops_item_id, "/0000000001"))
+                          .status()),
             "InvalidNextToken");
   EXPECT_EQ(ErrorType(service_.ListRelatedItems(kScope, "", {{"Bogus", {"x"}}}, 0, "").status()),
             "OpsItemInvalidParameterException");
