@@ -1,0 +1,342 @@
+#include "storage/sqlite/sqlite_store.h"
+
+#include <algorithm>
+#include <exception>
+#include <filesystem>
+#include <system_error>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "storage/sqlite/connection.h"
+#include "storage/sqlite/migrations.h"
+
+namespace klaxon::storage {
+namespace {
+
+using internal::Connection;
+using internal::SqliteTxn;
+using internal::Stmt;
+
+// The store whose writer thread this is (nullptr on other threads): a Write() from inside a Write()
+// function would wait for the thread that is running it.
+thread_local const SqliteStore* tl_writer_of = nullptr;
+
+const char* SynchronousPragma(SqliteSynchronous mode) {
+  switch (mode) {
+    case SqliteSynchronous::kOff:
+      return "PRAGMA synchronous=OFF";
+    case SqliteSynchronous::kNormal:
+      return "PRAGMA synchronous=NORMAL";
+    case SqliteSynchronous::kFull:
+      break;
+  }
+  return "PRAGMA synchronous=FULL";
+}
+
+// Runs a user function; an exception escaping it must not kill the writer thread (every waiter of
+// the store would hang), so it becomes this function's error.
+template <typename Fn, typename Txn>
+absl::Status RunUserFn(Fn& fn, Txn& txn) {
+  try {
+    return fn(txn);
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("store function threw: ", e.what()));
+  } catch (...) {
+    return absl::InternalError("store function threw a non-standard exception");
+  }
+}
+
+}  // namespace
+
+enum class WriteResult { kOk, kAborted, kError };
+
+struct SqliteStore::Request {
+  explicit Request(absl::FunctionRef<absl::Status(WriteTxn&)> f) : fn(f) {}
+  absl::FunctionRef<absl::Status(WriteTxn&)> fn;
+  absl::Status status;
+  WriteResult result = WriteResult::kOk;
+  bool ran = false;
+  absl::Notification done;
+};
+
+struct SqliteStore::Metrics {
+  explicit Metrics(metrics::Registry& r)
+      : commit_seconds(r.GetHistogram("klaxon_store_commit_seconds",
+                                      "Time from BEGIN to durable COMMIT of one group commit.")),
+        batch_size(r.GetHistogram("klaxon_store_commit_batch_size",
+                                  "Write() functions grouped into one commit.", {},
+                                  {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024})),
+        writes_ok(r.GetCounter("klaxon_store_writes_total", kWritesHelp, {{"result", "ok"}})),
+        writes_aborted(
+            r.GetCounter("klaxon_store_writes_total", kWritesHelp, {{"result", "aborted"}})),
+        writes_error(
+            r.GetCounter("klaxon_store_writes_total", kWritesHelp, {{"result", "error"}})) {}
+
+  static constexpr const char* kWritesHelp =
+      "Write() calls by result: ok (committed), aborted (the function returned an error), error "
+      "(backend failure).";
+
+  metrics::Histogram& commit_seconds;
+  metrics::Histogram& batch_size;
+  metrics::Counter& writes_ok;
+  metrics::Counter& writes_aborted;
+  metrics::Counter& writes_error;
+};
+
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& options) {
+  if (options.data_dir.empty()) return absl::InvalidArgumentError("sqlite: data_dir is empty");
+  if (options.max_batch_size == 0) {
+    return absl::InvalidArgumentError("sqlite: max_batch_size must be at least 1");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) {
+    return absl::UnavailableError(absl::StrCat("sqlite: cannot create data directory ",
+                                               options.data_dir, ": ", ec.message()));
+  }
+  std::string path = (std::filesystem::path(options.data_dir) / "klaxon.db").string();
+
+  auto conn_or = Connection::Open(path, /*read_only=*/false, options.busy_timeout);
+  if (!conn_or.ok()) return conn_or.status();
+  std::unique_ptr<Connection> conn = std::move(*conn_or);
+
+  auto mode = conn->QueryText("PRAGMA journal_mode=WAL");
+  if (!mode.ok()) return mode.status();
+  if (*mode != "wal") {
+    return absl::UnavailableError(
+        absl::StrCat("sqlite: cannot switch ", path, " to WAL mode (journal_mode=", *mode, ")"));
+  }
+  if (absl::Status s = conn->Exec(SynchronousPragma(options.synchronous)); !s.ok()) return s;
+  // After a checkpoint, truncate a WAL that grew past 64 MiB (a burst) instead of keeping it.
+  if (absl::Status s = conn->Exec("PRAGMA journal_size_limit=67108864"); !s.ok()) return s;
+  if (absl::Status s = conn->Exec("PRAGMA temp_store=MEMORY"); !s.ok()) return s;
+  auto version = internal::ApplyMigrations(*conn, internal::SchemaMigrations());
+  if (!version.ok()) return version.status();
+
+  std::unique_ptr<SqliteStore> store(new SqliteStore(options, path, std::move(conn)));
+  try {
+    store->writer_thread_ = std::thread([s = store.get()] { s->WriterLoop(); });
+  } catch (const std::system_error& e) {
+    return absl::UnavailableError(absl::StrCat("sqlite: cannot start writer thread: ", e.what()));
+  }
+  return store;
+}
+
+SqliteStore::SqliteStore(const SqliteOptions& options, std::string path,
+                         std::unique_ptr<Connection> writer)
+    : options_(options), path_(std::move(path)), writer_conn_(std::move(writer)) {
+  if (options_.metrics != nullptr) metrics_ = std::make_unique<Metrics>(*options_.metrics);
+}
+
+SqliteStore::~SqliteStore() { Close(); }
+
+bool SqliteStore::QueueReady() const { return !queue_.empty() || closing_; }
+
+bool SqliteStore::BatchFullOrClosing() const {
+  return queue_.size() >= options_.max_batch_size || closing_;
+}
+
+bool SqliteStore::NoBusyReaders() const { return busy_readers_ == 0; }
+
+absl::Status SqliteStore::Write(absl::FunctionRef<absl::Status(WriteTxn&)> fn) {
+  if (tl_writer_of == this) {
+    return absl::FailedPreconditionError(
+        "sqlite: Write() called from inside a Write() function of the same store");
+  }
+  Request request(fn);
+  {
+    absl::MutexLock lock(&mu_);
+    if (closing_) return absl::UnavailableError("sqlite: store is closed");
+    queue_.push_back(&request);
+  }
+  request.done.WaitForNotification();
+  return request.status;
+}
+
+void SqliteStore::WriterLoop() {
+  tl_writer_of = this;
+  std::vector<Request*> batch;
+  batch.reserve(options_.max_batch_size);
+  for (;;) {
+    batch.clear();
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(this, &SqliteStore::QueueReady));
+      if (queue_.empty()) break;  // closing, and everything queued has been committed
+      if (options_.max_batch_latency > absl::ZeroDuration() &&
+          queue_.size() < options_.max_batch_size && !closing_) {
+        mu_.AwaitWithTimeout(absl::Condition(this, &SqliteStore::BatchFullOrClosing),
+                             options_.max_batch_latency);
+      }
+      size_t n = std::min(queue_.size(), options_.max_batch_size);
+      batch.assign(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
+    }
+    RunBatch(batch);
+  }
+}
+
+void SqliteStore::RunBatch(std::vector<Request*>& batch) {
+  absl::Time start = absl::Now();
+  Connection& conn = *writer_conn_;
+  absl::Status batch_status = conn.Run(Stmt::kBeginImmediate);
+  for (size_t i = 0; batch_status.ok() && i < batch.size(); ++i) {
+    Request& r = *batch[i];
+    if (batch_status = conn.Run(Stmt::kSavepoint); !batch_status.ok()) break;
+    r.ran = true;
+    SqliteTxn txn(conn);
+    absl::Status status = RunUserFn(r.fn, txn);
+    bool backend_error = !txn.error().ok();
+    if (status.ok() && backend_error) status = txn.error();
+    if (status.ok()) {
+      if (absl::Status s = conn.Run(Stmt::kRelease); !s.ok()) {
+        status = s;
+        backend_error = true;
+      }
+    }
+    if (!status.ok()) {
+      // Undo this function's writes only. If SQLite already rolled the whole transaction back
+      // (some I/O errors do), the savepoint is gone and this fails: the batch fails below.
+      batch_status = conn.Run(Stmt::kRollbackToSavepoint);
+      if (batch_status.ok()) batch_status = conn.Run(Stmt::kRelease);
+    }
+    if (batch_status.ok() && !conn.InTransaction()) {
+      batch_status = absl::UnavailableError("sqlite: the transaction was rolled back by SQLite");
+    }
+    r.status = std::move(status);
+    r.result = r.status.ok() ? WriteResult::kOk
+                             : (backend_error ? WriteResult::kError : WriteResult::kAborted);
+  }
+  if (batch_status.ok()) batch_status = conn.Run(Stmt::kCommit);
+  if (!batch_status.ok()) {
+    if (conn.InTransaction()) (void)conn.Run(Stmt::kRollback);
+    // Nothing of the batch was written. A function that failed on its own keeps its own error.
+    for (Request* r : batch) {
+      if (!r->ran || r->status.ok() || r->result == WriteResult::kError) {
+        r->status = batch_status;
+        r->result = WriteResult::kError;
+      }
+    }
+    stat_failed_commits_.fetch_add(1, std::memory_order_relaxed);
+  }
+  absl::Duration elapsed = absl::Now() - start;
+
+  stat_commits_.fetch_add(1, std::memory_order_relaxed);
+  stat_writes_.fetch_add(batch.size(), std::memory_order_relaxed);
+  if (batch.size() > 1) stat_batched_writes_.fetch_add(batch.size(), std::memory_order_relaxed);
+  uint64_t max = stat_max_batch_.load(std::memory_order_relaxed);
+  if (batch.size() > max) stat_max_batch_.store(batch.size(), std::memory_order_relaxed);
+  if (metrics_) {
+    metrics_->commit_seconds.Observe(absl::ToDoubleSeconds(elapsed));
+    metrics_->batch_size.Observe(static_cast<double>(batch.size()));
+    for (Request* r : batch) {
+      switch (r->result) {
+        case WriteResult::kOk:
+          metrics_->writes_ok.Add();
+          break;
+        case WriteResult::kAborted:
+          metrics_->writes_aborted.Add();
+          break;
+        case WriteResult::kError:
+          metrics_->writes_error.Add();
+          break;
+      }
+    }
+  }
+  // A request lives on its caller's stack: it must not be touched after Notify().
+  for (Request* r : batch) r->done.Notify();
+}
+
+absl::Status SqliteStore::Read(absl::FunctionRef<absl::Status(ReadTxn&)> fn) {
+  auto conn_or = AcquireReader();
+  if (!conn_or.ok()) return conn_or.status();
+  std::unique_ptr<Connection> conn = std::move(*conn_or);
+  absl::Status status = conn->Run(Stmt::kBegin);
+  if (status.ok()) {
+    SqliteTxn txn(*conn);
+    status = RunUserFn(fn, txn);
+    if (status.ok() && !txn.error().ok()) status = txn.error();
+    absl::Status end = conn->Run(Stmt::kCommit);
+    if (status.ok()) status = end;
+  }
+  bool healthy = true;
+  if (conn->InTransaction()) healthy = conn->Run(Stmt::kRollback).ok();
+  ReleaseReader(std::move(conn), healthy);
+  return status;
+}
+
+absl::StatusOr<std::unique_ptr<Connection>> SqliteStore::AcquireReader() {
+  {
+    absl::MutexLock lock(&pool_mu_);
+    if (pool_closed_) return absl::UnavailableError("sqlite: store is closed");
+    ++busy_readers_;
+    if (!idle_readers_.empty()) {
+      std::unique_ptr<Connection> conn = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return conn;
+    }
+  }
+  // Opened outside the lock; counted as busy so Close() waits for it.
+  auto conn = Connection::Open(path_, /*read_only=*/true, options_.busy_timeout);
+  if (!conn.ok()) {
+    absl::MutexLock lock(&pool_mu_);
+    --busy_readers_;
+  }
+  return conn;
+}
+
+void SqliteStore::ReleaseReader(std::unique_ptr<Connection> conn, bool healthy) {
+  absl::MutexLock lock(&pool_mu_);
+  --busy_readers_;
+  if (healthy && !pool_closed_ && idle_readers_.size() < options_.max_idle_readers) {
+    idle_readers_.push_back(std::move(conn));
+    return;
+  }
+  // Closing a read-only connection is quick; doing it under the lock keeps Close() simple.
+  conn.reset();
+}
+
+void SqliteStore::Close() {
+  absl::MutexLock close_lock(&close_mu_);
+  if (closed_) return;
+  {
+    absl::MutexLock lock(&mu_);
+    closing_ = true;
+  }
+  // From the writer thread itself (a Write() function calling Close()): new writes are refused,
+  // and the rest happens in the next Close() (at the latest the destructor's).
+  if (tl_writer_of == this) return;
+  if (writer_thread_.joinable()) writer_thread_.join();
+
+  std::vector<std::unique_ptr<Connection>> readers;
+  {
+    absl::MutexLock lock(&pool_mu_);
+    pool_closed_ = true;
+    pool_mu_.Await(absl::Condition(this, &SqliteStore::NoBusyReaders));
+    readers.swap(idle_readers_);
+  }
+  readers.clear();
+
+  if (writer_conn_) {
+    // Fold the WAL into the database file so a closed store is one self-contained file. Best
+    // effort: on failure the WAL stays and is recovered by the next Open().
+    (void)writer_conn_->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    writer_conn_.reset();
+  }
+  closed_ = true;
+}
+
+SqliteStoreStats SqliteStore::stats() const {
+  SqliteStoreStats s;
+  s.writes = stat_writes_.load(std::memory_order_relaxed);
+  s.commits = stat_commits_.load(std::memory_order_relaxed);
+  s.failed_commits = stat_failed_commits_.load(std::memory_order_relaxed);
+  s.batched_writes = stat_batched_writes_.load(std::memory_order_relaxed);
+  s.max_batch = stat_max_batch_.load(std::memory_order_relaxed);
+  absl::MutexLock lock(&mu_);
+  s.queued = queue_.size();
+  return s;
+}
+
+}  // namespace klaxon::storage

@@ -1,0 +1,335 @@
+// Conformance suite for the Store contract (store.h), run against every backend. A new backend
+// (PostgreSQL) joins by adding one entry to kBackends.
+
+#include "storage/store.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "storage/memory_store.h"
+#include "storage/sqlite/sqlite_store.h"
+
+namespace klaxon::storage {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::Optional;
+using ::testing::Pair;
+
+using Rows = std::vector<std::pair<std::string, std::string>>;
+
+// A fresh directory under the test temp dir, removed at the end.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = ::testing::TempDir() + "klaxon_store_test_XXXXXX";
+    path_ = mkdtemp(tmpl.data()) ? tmpl : "";
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+struct Backend {
+  std::string name;
+  std::function<std::unique_ptr<Store>(const std::string& dir)> open;
+};
+
+const Backend kBackends[] = {
+    {"Memory", [](const std::string&) { return std::make_unique<MemoryStore>(); }},
+    {"Sqlite",
+     [](const std::string& dir) -> std::unique_ptr<Store> {
+       SqliteOptions options;
+       options.data_dir = dir;
+       auto store = SqliteStore::Open(options);
+       if (!store.ok()) {
+         ADD_FAILURE() << store.status();
+         return nullptr;
+       }
+       return std::move(*store);
+     }},
+};
+
+class StoreConformance : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(dir_.path().empty());
+    store_ = GetParam().open(dir_.path());
+    ASSERT_NE(store_, nullptr);
+  }
+
+  absl::Status Put(std::string_view table, std::string_view account, std::string_view id,
+                   std::string_view value) {
+    return store_->Write([&](WriteTxn& txn) { return txn.Put(table, account, id, value); });
+  }
+
+  std::optional<std::string> Get(std::string_view table, std::string_view account,
+                                 std::string_view id) {
+    std::optional<std::string> out;
+    absl::Status status = store_->Read([&](ReadTxn& txn) -> absl::Status {
+      auto value = txn.Get(table, account, id);
+      if (!value.ok()) return value.status();
+      out = *value;
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(status.ok()) << status;
+    return out;
+  }
+
+  Rows Scan(std::string_view table, std::string_view account, std::string_view prefix,
+            std::string_view after = "", size_t limit = 0) {
+    Rows rows;
+    absl::Status status = store_->Read([&](ReadTxn& txn) {
+      return txn.Scan(table, account, prefix, after, limit,
+                      [&](std::string_view id, std::string_view value) {
+                        rows.emplace_back(id, value);
+                        return true;
+                      });
+    });
+    EXPECT_TRUE(status.ok()) << status;
+    return rows;
+  }
+
+  std::vector<std::string> ScanIds(std::string_view prefix, std::string_view after = "",
+                                   size_t limit = 0) {
+    std::vector<std::string> ids;
+    for (auto& [id, value] : Scan("t", "a", prefix, after, limit)) ids.push_back(id);
+    return ids;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreConformance, GetMissingIsNullopt) { EXPECT_EQ(Get("t", "a", "x"), std::nullopt); }
+
+TEST_P(StoreConformance, PutThenGet) {
+  ASSERT_TRUE(Put("t", "a", "x", R"({"v":1})").ok());
+  EXPECT_THAT(Get("t", "a", "x"), Optional(std::string(R"({"v":1})")));
+}
+
+TEST_P(StoreConformance, PutReplaces) {
+  ASSERT_TRUE(Put("t", "a", "x", "1").ok());
+  ASSERT_TRUE(Put("t", "a", "x", "2").ok());
+  EXPECT_THAT(Get("t", "a", "x"), Optional(std::string("2")));
+  EXPECT_THAT(Scan("t", "a", ""), ElementsAre(Pair("x", "2")));
+}
+
+TEST_P(StoreConformance, DeleteRemovesAndMissingIsOk) {
+  ASSERT_TRUE(Put("t", "a", "x", "1").ok());
+  ASSERT_TRUE(store_->Write([](WriteTxn& txn) { return txn.Delete("t", "a", "x"); }).ok());
+  EXPECT_EQ(Get("t", "a", "x"), std::nullopt);
+  EXPECT_TRUE(store_->Write([](WriteTxn& txn) { return txn.Delete("t", "a", "nope"); }).ok());
+}
+
+TEST_P(StoreConformance, ValuesAreBytes) {
+  const std::string binary("a\0b\xff\x80", 5);
+  ASSERT_TRUE(Put("t", "a", "bin", binary).ok());
+  ASSERT_TRUE(Put("t", "a", "empty", "").ok());
+  EXPECT_THAT(Get("t", "a", "bin"), Optional(binary));
+  EXPECT_THAT(Get("t", "a", "empty"), Optional(std::string()));
+}
+
+TEST_P(StoreConformance, EmptyIdIsAKey) {
+  ASSERT_TRUE(Put("t", "a", "", "root").ok());
+  EXPECT_THAT(Get("t", "a", ""), Optional(std::string("root")));
+  EXPECT_THAT(ScanIds(""), ElementsAre(""));
+}
+
+TEST_P(StoreConformance, ScanIsInAscendingByteOrder) {
+  for (const char* id : {"b", "a", "c", "aa", "a\x01", "\x80", "\xff", "A", "0"}) {
+    ASSERT_TRUE(Put("t", "a", id, id).ok());
+  }
+  EXPECT_THAT(ScanIds(""), ElementsAre("0", "A", "a", "a\x01", "aa", "b", "c", "\x80", "\xff"));
+  EXPECT_THAT(Scan("t", "a", "a"),
+              ElementsAre(Pair("a", "a"), Pair("a\x01", "a\x01"), Pair("aa", "aa")));
+}
+
+TEST_P(StoreConformance, ScanPrefix) {
+  for (const char* id : {"inc", "inc/", "inc/1", "inc/2", "inc0", "ind/1", "in"}) {
+    ASSERT_TRUE(Put("t", "a", id, "v").ok());
+  }
+  EXPECT_THAT(ScanIds("inc/"), ElementsAre("inc/", "inc/1", "inc/2"));
+  EXPECT_THAT(ScanIds("inc"), ElementsAre("inc", "inc/", "inc/1", "inc/2", "inc0"));
+  EXPECT_THAT(ScanIds("zzz"), IsEmpty());
+}
+
+TEST_P(StoreConformance, ScanPrefixWithFFBytes) {
+  for (const char* id : {"a", "a\xff", "a\xff\xff", "a\xff\xff\x01", "b", "\xff", "\xff\xff"}) {
+    ASSERT_TRUE(Put("t", "a", id, "v").ok());
+  }
+  EXPECT_THAT(ScanIds("a\xff"), ElementsAre("a\xff", "a\xff\xff", "a\xff\xff\x01"));
+  EXPECT_THAT(ScanIds("a\xff\xff"), ElementsAre("a\xff\xff", "a\xff\xff\x01"));
+  EXPECT_THAT(ScanIds("\xff"), ElementsAre("\xff", "\xff\xff"));
+  EXPECT_THAT(ScanIds("\xff\xff"), ElementsAre("\xff\xff"));
+}
+
+TEST_P(StoreConformance, ScanAfterIsStrict) {
+  for (const char* id : {"p/1", "p/2", "p/3", "q/1"}) ASSERT_TRUE(Put("t", "a", id, "v").ok());
+  EXPECT_THAT(ScanIds("p/", "p/1"), ElementsAre("p/2", "p/3"));
+  EXPECT_THAT(ScanIds("p/", "p/15"), ElementsAre("p/2", "p/3"));
+  EXPECT_THAT(ScanIds("p/", "a"), ElementsAre("p/1", "p/2", "p/3"));  // after before the prefix
+  EXPECT_THAT(ScanIds("p/", "p/3"), IsEmpty());
+  EXPECT_THAT(ScanIds("p/", "z"), IsEmpty());  // after past the prefix
+  EXPECT_THAT(ScanIds("", "p/3"), ElementsAre("q/1"));
+}
+
+TEST_P(StoreConformance, ScanLimitAndEarlyStop) {
+  for (const char* id : {"1", "2", "3", "4"}) ASSERT_TRUE(Put("t", "a", id, "v").ok());
+  EXPECT_THAT(ScanIds("", "", 2), ElementsAre("1", "2"));
+  EXPECT_THAT(ScanIds("", "2", 1), ElementsAre("3"));
+  EXPECT_THAT(ScanIds("", "", 0), ElementsAre("1", "2", "3", "4"));
+  EXPECT_THAT(ScanIds("", "", 10), ElementsAre("1", "2", "3", "4"));
+  std::vector<std::string> seen;
+  ASSERT_TRUE(store_
+                  ->Read([&](ReadTxn& txn) {
+                    return txn.Scan("t", "a", "", "", 0, [&](std::string_view id, auto) {
+                      seen.emplace_back(id);
+                      return seen.size() < 3;
+                    });
+                  })
+                  .ok());
+  EXPECT_THAT(seen, ElementsAre("1", "2", "3"));
+}
+
+TEST_P(StoreConformance, ScanManyRowsAndPaginate) {
+  // More rows than one internal chunk of any backend, written in one transaction.
+  constexpr int kRows = 1000;
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTxn& txn) -> absl::Status {
+                    for (int i = 0; i < kRows; ++i) {
+                      auto status = txn.Put("t", "a", absl::StrFormat("r%05d", i), "v");
+                      if (!status.ok()) return status;
+                    }
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  std::vector<std::string> all = ScanIds("r");
+  ASSERT_EQ(all.size(), kRows);
+  EXPECT_EQ(all.front(), "r00000");
+  EXPECT_EQ(all.back(), "r00999");
+  std::vector<std::string> paged;
+  std::string after;
+  for (;;) {
+    std::vector<std::string> page = ScanIds("r", after, 70);
+    if (page.empty()) break;
+    paged.insert(paged.end(), page.begin(), page.end());
+    after = page.back();
+  }
+  EXPECT_EQ(paged, all);
+  EXPECT_EQ(ScanIds("r", "", 300).size(), 300u);
+}
+
+TEST_P(StoreConformance, AccountsAndTablesAreIsolated) {
+  ASSERT_TRUE(Put("t", "111111111111", "x", "mine").ok());
+  ASSERT_TRUE(Put("t", "222222222222", "x", "theirs").ok());
+  ASSERT_TRUE(Put("u", "111111111111", "x", "other table").ok());
+  EXPECT_THAT(Get("t", "111111111111", "x"), Optional(std::string("mine")));
+  EXPECT_THAT(Get("t", "222222222222", "x"), Optional(std::string("theirs")));
+  EXPECT_EQ(Get("t", "333333333333", "x"), std::nullopt);
+  EXPECT_THAT(Scan("t", "111111111111", ""), ElementsAre(Pair("x", "mine")));
+  EXPECT_THAT(Scan("u", "111111111111", ""), ElementsAre(Pair("x", "other table")));
+  // An account that is a prefix of another sees nothing of it.
+  ASSERT_TRUE(Put("t", "1111", "y", "short").ok());
+  EXPECT_THAT(Scan("t", "1111", ""), ElementsAre(Pair("y", "short")));
+  ASSERT_TRUE(
+      store_->Write([](WriteTxn& txn) { return txn.Delete("t", "222222222222", "x"); }).ok());
+  EXPECT_THAT(Get("t", "111111111111", "x"), Optional(std::string("mine")));
+}
+
+TEST_P(StoreConformance, FunctionErrorRollsBackAndIsReturnedAsIs) {
+  ASSERT_TRUE(Put("t", "a", "keep", "1").ok());
+  absl::Status status = store_->Write([](WriteTxn& txn) -> absl::Status {
+    EXPECT_TRUE(txn.Put("t", "a", "new", "x").ok());
+    EXPECT_TRUE(txn.Put("t", "a", "keep", "changed").ok());
+    EXPECT_TRUE(txn.Delete("t", "a", "keep").ok());
+    return absl::AlreadyExistsError("duplicate");
+  });
+  EXPECT_EQ(status, absl::AlreadyExistsError("duplicate"));
+  EXPECT_EQ(Get("t", "a", "new"), std::nullopt);
+  EXPECT_THAT(Get("t", "a", "keep"), Optional(std::string("1")));
+  // The store still works.
+  ASSERT_TRUE(Put("t", "a", "after", "1").ok());
+  EXPECT_THAT(ScanIds(""), ElementsAre("after", "keep"));
+}
+
+TEST_P(StoreConformance, ReadFunctionErrorIsReturnedAsIs) {
+  EXPECT_EQ(store_->Read([](ReadTxn&) { return absl::NotFoundError("nope"); }),
+            absl::NotFoundError("nope"));
+}
+
+TEST_P(StoreConformance, ReadYourWritesAfterWriteReturns) {
+  for (int i = 0; i < 50; ++i) {
+    std::string id = absl::StrFormat("k%d", i);
+    ASSERT_TRUE(Put("t", "a", id, id).ok());
+    ASSERT_THAT(Get("t", "a", id), Optional(id));
+  }
+}
+
+TEST_P(StoreConformance, TransactionSeesItsOwnWrites) {
+  ASSERT_TRUE(Put("t", "a", "old", "1").ok());
+  ASSERT_TRUE(Put("t", "a", "gone", "1").ok());
+  absl::Status status = store_->Write([](WriteTxn& txn) -> absl::Status {
+    EXPECT_TRUE(txn.Put("t", "a", "new", "2").ok());
+    EXPECT_TRUE(txn.Put("t", "a", "old", "3").ok());
+    EXPECT_TRUE(txn.Delete("t", "a", "gone").ok());
+    EXPECT_THAT(*txn.Get("t", "a", "new"), Optional(std::string("2")));
+    EXPECT_THAT(*txn.Get("t", "a", "old"), Optional(std::string("3")));
+    EXPECT_EQ(*txn.Get("t", "a", "gone"), std::nullopt);
+    Rows rows;
+    EXPECT_TRUE(txn.Scan("t", "a", "", "", 0,
+                         [&](std::string_view id, std::string_view value) {
+                           rows.emplace_back(id, value);
+                           return true;
+                         })
+                    .ok());
+    EXPECT_THAT(rows, ElementsAre(Pair("new", "2"), Pair("old", "3")));
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_THAT(Scan("t", "a", ""), ElementsAre(Pair("new", "2"), Pair("old", "3")));
+}
+
+TEST_P(StoreConformance, ScanCallbackMayUseTheTransaction) {
+  for (const char* id : {"1", "2", "3"}) ASSERT_TRUE(Put("src", "a", id, id).ok());
+  absl::Status status = store_->Write([](WriteTxn& txn) {
+    return txn.Scan("src", "a", "", "", 0, [&](std::string_view id, std::string_view value) {
+      EXPECT_TRUE(txn.Put("dst", "a", id, std::string(value) + "!").ok());
+      EXPECT_TRUE(txn.Get("src", "a", id).ok());
+      return true;
+    });
+  });
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_THAT(Scan("dst", "a", ""), ElementsAre(Pair("1", "1!"), Pair("2", "2!"), Pair("3", "3!")));
+}
+
+TEST_P(StoreConformance, ClosedStoreIsUnavailable) {
+  ASSERT_TRUE(Put("t", "a", "x", "1").ok());
+  store_->Close();
+  store_->Close();  // idempotent
+  EXPECT_EQ(store_->Write([](WriteTxn&) { return absl::OkStatus(); }).code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store_->Read([](ReadTxn&) { return absl::OkStatus(); }).code(),
+            absl::StatusCode::kUnavailable);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance, ::testing::ValuesIn(kBackends),
+                         [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace klaxon::storage
