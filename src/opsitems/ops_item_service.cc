@@ -507,7 +507,7 @@ absl::StatusOr<std::optional<std::string>> DedupHash(const OperationalData& data
   }
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
-  hex.reserve(len * 2);
+  hex.reserve(static_cast<size_t>(len) * 2);
   for (unsigned int i = 0; i < len; ++i) {
     hex.push_back(kHex[digest[i] >> 4]);
     hex.push_back(kHex[digest[i] & 0xf]);

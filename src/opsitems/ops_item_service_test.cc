@@ -18,7 +18,6 @@ namespace klaxon::opsitems {
 namespace {
 
 using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
@@ -356,6 +355,7 @@ TEST_F(OpsItemServiceTest, ConcurrentDuplicatesMakeOneOpsItem) {
   constexpr int kThreads = 40;
   std::vector<std::string> ids(kThreads);
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] {
       auto item = service_.Create(kScope, in);
@@ -793,7 +793,7 @@ TEST_F(OpsItemServiceTest, DescribeOperationalDataFilters) {
 }
 
 TEST_F(OpsItemServiceTest, DescribeRejectsUnsupportedOperators) {
-  for (OpsItemFilter f : std::vector<OpsItemFilter>{
+  for (const OpsItemFilter& f : std::vector<OpsItemFilter>{
            {"Status", "Contains", {"Open"}},
            {"Priority", "GreaterThan", {"1"}},
            {"CreatedTime", "Equal", {"2024-01-01"}},

@@ -18,7 +18,6 @@ namespace klaxon::api {
 namespace {
 
 namespace json = boost::json;
-using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
