@@ -1,11 +1,14 @@
 #include "api/services/ssm/ssm_handlers.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "api/model/model_registry.h"
+#include "api/model/validator.h"
 #include "boost/json.hpp"
 #include "common/clock.h"
 #include "common/status.h"
@@ -106,18 +109,32 @@ void ExpectConforms(const std::string& operation, const json::object& out) {
   EXPECT_THAT(errors, IsEmpty()) << json::serialize(out);
 }
 
+const model::ServiceModel& SsmModel() {
+  const model::ServiceModel* ssm = model::ModelRegistry::Embedded().Find("ssm");
+  if (ssm == nullptr) std::abort();  // the build embeds the ssm model
+  return *ssm;
+}
+
 std::string ErrorType(const absl::Status& s) { return AwsErrorType(s).value_or("<none>"); }
 
 class SsmHandlersTest : public ::testing::Test {
  protected:
   SsmHandlersTest() { RegisterSsmHandlers(table_, service_); }
 
+  // Runs `input` through what the protocol layer does before a handler (validation against the
+  // embedded ssm model), then the handler.
   absl::StatusOr<json::object> Call(const std::string& op, const std::string& input,
                                     const Caller& caller) {
     const Handler* h = table_.Find("ssm", op);
     if (!h) return absl::UnimplementedError(op);
+    json::value in = json::parse(input);
+    const model::Operation* operation = SsmModel().FindOperation(op);
+    if (!operation) return absl::UnimplementedError(op);
+    model::ValidationOptions options;
+    options.lower_camel_paths = true;
+    KLAXON_RETURN_IF_ERROR(model::ValidateInput(*operation->input, in, options));
     CallContext ctx{caller, "ssm", op, "req-1"};
-    return (*h)(ctx, json::parse(input).as_object());
+    return (*h)(ctx, in.as_object());
   }
   absl::StatusOr<json::object> Call(const std::string& op, const std::string& input) {
     return Call(op, input, alice_);
@@ -127,6 +144,10 @@ class SsmHandlersTest : public ::testing::Test {
     EXPECT_TRUE(out.ok()) << op << ": " << out.status();
     if (!out.ok()) return {};
     ExpectConforms(op, *out);
+    // The protocol layer's output shaping must find nothing to remove or convert.
+    json::value shaped = *out;
+    model::ShapeOutput(*SsmModel().FindOperation(op)->output, shaped);
+    EXPECT_EQ(shaped, json::value(*out)) << op;
     return *out;
   }
   std::string CreateId(const std::string& input) {
