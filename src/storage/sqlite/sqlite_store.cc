@@ -108,24 +108,40 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptio
         absl::StrCat("sqlite: cannot switch ", path, " to WAL mode (journal_mode=", *mode, ")"));
   }
   if (absl::Status s = conn->Exec(SynchronousPragma(options.synchronous)); !s.ok()) return s;
-  // After a checkpoint, truncate a WAL that grew past 64 MiB (a burst) instead of keeping it.
+  // When the WAL restarts, truncate it if it grew past 64 MiB (a burst) instead of keeping it.
   if (absl::Status s = conn->Exec("PRAGMA journal_size_limit=67108864"); !s.ok()) return s;
   if (absl::Status s = conn->Exec("PRAGMA temp_store=MEMORY"); !s.ok()) return s;
   auto version = internal::ApplyMigrations(*conn, internal::SchemaMigrations());
   if (!version.ok()) return version.status();
 
+  // The checkpointer's own connection, with the same synchronous level: a checkpoint must fsync
+  // the database file before the writer may overwrite the WAL frames it copied.
+  auto ckpt_or = Connection::Open(path, /*read_only=*/false, options.busy_timeout);
+  if (!ckpt_or.ok()) return ckpt_or.status();
+  std::unique_ptr<Connection> ckpt = std::move(*ckpt_or);
+  if (absl::Status s = ckpt->Exec(SynchronousPragma(options.synchronous)); !s.ok()) return s;
+  sqlite3_wal_autocheckpoint(ckpt->db(), 0);
+
   std::unique_ptr<SqliteStore> store(new SqliteStore(options, path, std::move(conn)));
+  sqlite3* writer_db = store->writer_conn_->db();
+  sqlite3_wal_autocheckpoint(writer_db, 0);  // also clears any WAL hook: install ours after
+  sqlite3_wal_hook(writer_db, &SqliteStore::OnWalCommit, store.get());
   try {
     store->writer_thread_ = std::thread([s = store.get()] { s->WriterLoop(); });
+    store->checkpoint_thread_ = std::thread(
+        [s = store.get(), c = std::move(ckpt)]() mutable { s->CheckpointLoop(std::move(c)); });
   } catch (const std::system_error& e) {
-    return absl::UnavailableError(absl::StrCat("sqlite: cannot start writer thread: ", e.what()));
+    return absl::UnavailableError(absl::StrCat("sqlite: cannot start a thread: ", e.what()));
   }
   return store;
 }
 
 SqliteStore::SqliteStore(const SqliteOptions& options, std::string path,
                          std::unique_ptr<Connection> writer)
-    : options_(options), path_(std::move(path)), writer_conn_(std::move(writer)) {
+    : options_(options),
+      path_(std::move(path)),
+      writer_conn_(std::move(writer)),
+      next_checkpoint_at_(std::max(1, options.checkpoint_pages)) {
   if (options_.metrics != nullptr) metrics_ = std::make_unique<Metrics>(*options_.metrics);
 }
 
@@ -138,6 +154,39 @@ bool SqliteStore::BatchFullOrClosing() const {
 }
 
 bool SqliteStore::NoBusyReaders() const { return busy_readers_ == 0; }
+
+bool SqliteStore::CheckpointWanted() const { return ckpt_requested_ || ckpt_stop_; }
+
+int SqliteStore::OnWalCommit(void* arg, sqlite3*, const char*, int pages) {
+  // Runs in the writer thread at the end of every COMMIT, with the WAL's size in pages.
+  auto* store = static_cast<SqliteStore*>(arg);
+  int step = std::max(1, store->options_.checkpoint_pages);
+  if (pages < store->last_wal_pages_) store->next_checkpoint_at_ = step;  // the WAL restarted
+  store->last_wal_pages_ = pages;
+  if (pages >= store->next_checkpoint_at_) {
+    store->next_checkpoint_at_ = pages + step;
+    absl::MutexLock lock(&store->ckpt_mu_);
+    store->ckpt_requested_ = true;
+  }
+  return SQLITE_OK;
+}
+
+void SqliteStore::CheckpointLoop(std::unique_ptr<Connection> conn) {
+  for (;;) {
+    {
+      absl::MutexLock lock(&ckpt_mu_);
+      ckpt_mu_.Await(absl::Condition(this, &SqliteStore::CheckpointWanted));
+      if (ckpt_stop_) return;
+      ckpt_requested_ = false;
+    }
+    // PASSIVE: copies what no reader still needs, never blocks the writer or the readers. A
+    // failure is retried at the next trigger; the WAL keeps the data meanwhile.
+    int rc =
+        sqlite3_wal_checkpoint_v2(conn->db(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    stat_checkpoints_.fetch_add(1, std::memory_order_relaxed);
+    if (rc != SQLITE_OK) stat_failed_checkpoints_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
 
 absl::Status SqliteStore::Write(absl::FunctionRef<absl::Status(WriteTxn&)> fn) {
   if (tl_writer_of == this) {
@@ -308,6 +357,11 @@ void SqliteStore::Close() {
   // and the rest happens in the next Close() (at the latest the destructor's).
   if (tl_writer_of == this) return;
   if (writer_thread_.joinable()) writer_thread_.join();
+  {
+    absl::MutexLock lock(&ckpt_mu_);
+    ckpt_stop_ = true;
+  }
+  if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
 
   std::vector<std::unique_ptr<Connection>> readers;
   {
@@ -334,6 +388,8 @@ SqliteStoreStats SqliteStore::stats() const {
   s.failed_commits = stat_failed_commits_.load(std::memory_order_relaxed);
   s.batched_writes = stat_batched_writes_.load(std::memory_order_relaxed);
   s.max_batch = stat_max_batch_.load(std::memory_order_relaxed);
+  s.checkpoints = stat_checkpoints_.load(std::memory_order_relaxed);
+  s.failed_checkpoints = stat_failed_checkpoints_.load(std::memory_order_relaxed);
   absl::MutexLock lock(&mu_);
   s.queued = queue_.size();
   return s;

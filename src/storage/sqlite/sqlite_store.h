@@ -11,6 +11,10 @@
 //   fsync with synchronous=FULL), and then wakes every waiter with its own status. Functions of a
 //   batch run in submission order on the same connection, so each sees the writes of those before
 //   it: the batch is equivalent to running the functions one after another (serializable).
+// - Checkpoints: the writer never checkpoints inline (wal_autocheckpoint=0). A checkpointer thread
+//   with its own connection runs PASSIVE checkpoints whenever the WAL has grown by
+//   `checkpoint_pages` since the last one, so copying the WAL into the database file (and its
+//   fsyncs) happens beside the commits instead of inside one of them.
 // - Reads: a pool of read-only connections; Read() runs its function inside BEGIN ... COMMIT on one
 //   of them, which in WAL mode is a consistent snapshot that includes every committed write and
 //   never waits for the writer.
@@ -43,11 +47,13 @@
 #include "common/metrics.h"
 #include "storage/store.h"
 
-namespace klaxon::storage {
+struct sqlite3;
 
-namespace internal {
+namespace klaxon::storage::internal {
 class Connection;
-}  // namespace internal
+}  // namespace klaxon::storage::internal
+
+namespace klaxon::storage {
 
 // PRAGMA synchronous of the write connection (https://sqlite.org/pragma.html#pragma_synchronous).
 enum class SqliteSynchronous {
@@ -66,6 +72,8 @@ struct SqliteOptions {
   // Zero (the default) commits what is queued at once: batches still form naturally from the
   // Write() calls that arrive while the previous commit is being fsync'ed, at no added latency.
   absl::Duration max_batch_latency = absl::ZeroDuration();
+  // WAL size (in pages, 4 KiB by default) that triggers a background checkpoint.
+  int checkpoint_pages = 1000;
   // How long a connection waits for a lock held by another process before kUnavailable.
   absl::Duration busy_timeout = absl::Seconds(5);
   // Read connections kept open while idle. A Read() that finds none idle opens another (so nested
@@ -84,6 +92,8 @@ struct SqliteStoreStats {
   uint64_t batched_writes = 0;  // functions that shared their commit with at least one other
   uint64_t max_batch = 0;       // largest batch seen
   uint64_t queued = 0;          // functions waiting for the writer right now
+  uint64_t checkpoints = 0;     // background checkpoints run (failed ones included)
+  uint64_t failed_checkpoints = 0;
 };
 
 class SqliteStore final : public Store {
@@ -129,10 +139,13 @@ class SqliteStore final : public Store {
               std::unique_ptr<internal::Connection> writer);
 
   void WriterLoop();
+  void CheckpointLoop(std::unique_ptr<internal::Connection> conn);
+  static int OnWalCommit(void* store, struct sqlite3* db, const char* name, int pages);
   void RunBatch(std::vector<Request*>& batch);
   bool QueueReady() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool BatchFullOrClosing() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool NoBusyReaders() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(pool_mu_);
+  bool CheckpointWanted() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(ckpt_mu_);
   absl::StatusOr<std::unique_ptr<internal::Connection>> AcquireReader();
   void ReleaseReader(std::unique_ptr<internal::Connection> conn, bool healthy);
 
@@ -146,6 +159,15 @@ class SqliteStore final : public Store {
   mutable absl::Mutex mu_;
   std::deque<Request*> queue_ ABSL_GUARDED_BY(mu_);
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
+
+  // Checkpointer: woken by OnWalCommit (in the writer thread, during COMMIT).
+  std::thread checkpoint_thread_;
+  absl::Mutex ckpt_mu_;
+  bool ckpt_requested_ ABSL_GUARDED_BY(ckpt_mu_) = false;
+  bool ckpt_stop_ ABSL_GUARDED_BY(ckpt_mu_) = false;
+  // WAL size (pages) at which OnWalCommit next wakes the checkpointer; writer thread only.
+  int next_checkpoint_at_ = 0;
+  int last_wal_pages_ = 0;
 
   // Reader pool.
   absl::Mutex pool_mu_;
@@ -163,6 +185,8 @@ class SqliteStore final : public Store {
   std::atomic<uint64_t> stat_failed_commits_{0};
   std::atomic<uint64_t> stat_batched_writes_{0};
   std::atomic<uint64_t> stat_max_batch_{0};
+  std::atomic<uint64_t> stat_checkpoints_{0};
+  std::atomic<uint64_t> stat_failed_checkpoints_{0};
 };
 
 }  // namespace klaxon::storage

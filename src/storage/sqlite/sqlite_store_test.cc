@@ -191,6 +191,26 @@ TEST(SqliteStore, CloseCheckpointsTheWal) {
   EXPECT_EQ(QueryFile(store->path(), "SELECT COUNT(*) FROM kv"), "20");
 }
 
+TEST(SqliteStore, CheckpointsRunInTheBackground) {
+  TempDir dir;
+  SqliteOptions options;
+  options.data_dir = dir.path();
+  options.checkpoint_pages = 8;
+  options.synchronous = SqliteSynchronous::kNormal;
+  auto store = OpenOrDie(options);
+  ASSERT_NE(store, nullptr);
+  const std::string value(2000, 'v');
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(Put(*store, absl::StrFormat("%04d", i), value).ok());
+  // The checkpointer runs asynchronously; give it a moment.
+  for (int i = 0; i < 100 && store->stats().checkpoints == 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_GT(store->stats().checkpoints, 0u);
+  EXPECT_EQ(store->stats().failed_checkpoints, 0u);
+  store.reset();
+  EXPECT_EQ(QueryFile(dir.path() + "/klaxon.db", "SELECT COUNT(*) FROM kv"), "200");
+}
+
 TEST(SqliteStore, RefusesADatabaseFromANewerSchema) {
   TempDir dir;
   OpenOrDie(dir.path()).reset();
@@ -472,6 +492,7 @@ TEST(SqliteStore, CloseCommitsEverythingQueuedAndRefusesTheRest) {
 [[noreturn]] void DurabilityChild(const std::string& dir, int round, int fd) {
   SqliteOptions options;
   options.data_dir = dir;
+  options.checkpoint_pages = 16;  // checkpoints run while the child is killed, too
   auto store = SqliteStore::Open(options);
   if (!store.ok()) _exit(2);
   std::vector<std::thread> threads;
