@@ -405,19 +405,17 @@ json::object RelatedItemToJson(const opsitems::RelatedItem& r) {
   };
 }
 
-}  // namespace ssm
-
 void RegisterSsmHandlers(OperationTable& table, opsitems::OpsItemService& service) {
   using Fn = absl::StatusOr<boost::json::object> (*)(opsitems::OpsItemService&, const CallContext&,
                                                      const boost::json::object&);
   const std::pair<const char*, Fn> kOperations[] = {
-      {"CreateOpsItem", &ssm::CreateOpsItem},
-      {"GetOpsItem", &ssm::GetOpsItem},
-      {"UpdateOpsItem", &ssm::UpdateOpsItem},
-      {"DescribeOpsItems", &ssm::DescribeOpsItems},
-      {"AssociateOpsItemRelatedItem", &ssm::AssociateOpsItemRelatedItem},
-      {"ListOpsItemRelatedItems", &ssm::ListOpsItemRelatedItems},
-      {"DisassociateOpsItemRelatedItem", &ssm::DisassociateOpsItemRelatedItem},
+      {"CreateOpsItem", &CreateOpsItem},
+      {"GetOpsItem", &GetOpsItem},
+      {"UpdateOpsItem", &UpdateOpsItem},
+      {"DescribeOpsItems", &DescribeOpsItems},
+      {"AssociateOpsItemRelatedItem", &AssociateOpsItemRelatedItem},
+      {"ListOpsItemRelatedItems", &ListOpsItemRelatedItems},
+      {"DisassociateOpsItemRelatedItem", &DisassociateOpsItemRelatedItem},
   };
   for (const auto& [name, fn] : kOperations) {
     table.Add("ssm", name,
@@ -427,4 +425,5 @@ void RegisterSsmHandlers(OperationTable& table, opsitems::OpsItemService& servic
   }
 }
 
+}  // namespace ssm
 }  // namespace klaxon::api

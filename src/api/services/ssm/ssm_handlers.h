@@ -17,11 +17,10 @@
 #include "opsitems/ops_item_service.h"
 
 namespace klaxon::api {
+namespace ssm {
 
 // Registers the handlers above under service "ssm".
 void RegisterSsmHandlers(OperationTable& table, opsitems::OpsItemService& service);
-
-namespace ssm {
 
 // Model-shaped output of one OpsItem (shape OpsItem of the ssm model).
 boost::json::object OpsItemToJson(const opsitems::OpsItem& item);
@@ -32,4 +31,8 @@ boost::json::object OpsItemSummaryToJson(const opsitems::OpsItem& item);
 boost::json::object RelatedItemToJson(const opsitems::RelatedItem& item);
 
 }  // namespace ssm
+
+// Also reachable as api::RegisterSsmHandlers.
+using ssm::RegisterSsmHandlers;
+
 }  // namespace klaxon::api
