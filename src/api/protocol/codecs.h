@@ -1,0 +1,39 @@
+#pragma once
+// The codecs klaxon speaks, by protocol. Immutable after construction; thread-safe.
+
+#include <memory>
+
+#include "api/model/model_registry.h"
+#include "api/protocol/codec.h"
+#include "api/protocol/json_rpc.h"
+#include "api/protocol/rest_json.h"
+
+namespace klaxon::api::protocol {
+
+class CodecSet {
+ public:
+  // `registry` must outlive the set.
+  explicit CodecSet(const model::ModelRegistry& registry)
+      : rest_json_(registry), json10_(Protocol::kAwsJson10), json11_(Protocol::kAwsJson11) {}
+
+  // nullptr for protocols not implemented yet (query, RPC v2 CBOR).
+  const Codec* Find(Protocol protocol) const {
+    switch (protocol) {
+      case Protocol::kRestJson:
+        return &rest_json_;
+      case Protocol::kAwsJson10:
+        return &json10_;
+      case Protocol::kAwsJson11:
+        return &json11_;
+      default:
+        return nullptr;
+    }
+  }
+
+ private:
+  RestJsonCodec rest_json_;
+  JsonRpcCodec json10_;
+  JsonRpcCodec json11_;
+};
+
+}  // namespace klaxon::api::protocol
