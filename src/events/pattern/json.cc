@@ -310,7 +310,8 @@ absl::StatusOr<JsonValue> Reader::Parse() {
       if (AtEnd() || text_[pos_] != ':')
         return Unexpected("a colon to separate field name and value");
       ++pos_;
-      auto& member = top.members.emplace_back(std::move(key), JsonValue());
+      top.members.push_back(JsonMember{std::move(key), JsonValue()});
+      auto& member = top.members.back();
       child = &member.second;
     }
     if (auto s = ParseValueStart(*child, opened); !s.ok()) return s;

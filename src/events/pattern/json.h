@@ -24,6 +24,8 @@ namespace klaxon::events::pattern::internal {
 
 enum class JsonType { kNull, kTrue, kFalse, kNumber, kString, kArray, kObject };
 
+struct JsonMember;
+
 // One JSON value. Value type; copying copies the whole subtree.
 struct JsonValue {
   JsonType type = JsonType::kNull;
@@ -32,7 +34,12 @@ struct JsonValue {
   // kArray: the elements in order.
   std::vector<JsonValue> items;
   // kObject: the members in document order, duplicates kept.
-  std::vector<std::pair<std::string, JsonValue>> members;
+  std::vector<JsonMember> members;
+};
+
+struct JsonMember {
+  std::string first;  // key
+  JsonValue second;   // value
 };
 
 struct JsonParseOptions {
