@@ -331,6 +331,7 @@ struct Scratch {
   std::vector<uint32_t> node_begin, node_end;
   uint64_t next_object = 1;
   uint32_t epoch = 0;
+  bool hits_sorted = false;
 
   void Begin(const RuleSetState& s) {
     leaves.clear();
@@ -339,6 +340,7 @@ struct Scratch {
     cond_hits.clear();
     satisfied.clear();
     candidates.clear();
+    hits_sorted = false;
     auto grow = [](std::vector<uint32_t>& v, size_t n) {
       if (v.size() < n) v.resize(n, 0);
     };
@@ -676,11 +678,19 @@ absl::StatusOr<bool> VerifyBranch(const RuleSetState& s, Scratch& sc, const Bran
   const size_t n = conds.size();
   constexpr uint32_t kAbsent = UINT32_MAX;
   std::vector<std::vector<uint32_t>> options_of(n);
+  if (!sc.hits_sorted) {
+    std::sort(sc.cond_hits.begin(), sc.cond_hits.end());
+    sc.hits_sorted = true;
+  }
   for (size_t i = 0; i < n; ++i) {
     uint32_t c = conds[i];
     if (sc.cond_epoch[c] == epoch) {
-      for (const auto& [hc, leaf] : sc.cond_hits) {
-        if (hc == c) options_of[i].push_back(leaf);
+      auto it = std::lower_bound(sc.cond_hits.begin(), sc.cond_hits.end(),
+                                 std::pair<uint32_t, uint32_t>(c, 0));
+      for (; it != sc.cond_hits.end() && it->first == c; ++it) {
+        if (options_of[i].empty() || options_of[i].back() != it->second) {
+          options_of[i].push_back(it->second);
+        }
       }
     }
     if (i >= b.required.size()) options_of[i].push_back(kAbsent);
