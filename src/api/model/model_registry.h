@@ -44,3 +44,9 @@ class ModelRegistry {
 };
 
 }  // namespace klaxon::api::model
+
+namespace klaxon::api {
+// The registry is the api layer's entry point to the models; spelled api::ModelRegistry by callers
+// outside api/model (server wiring).
+using model::ModelRegistry;
+}  // namespace klaxon::api

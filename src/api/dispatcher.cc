@@ -1,0 +1,195 @@
+#include "api/dispatcher.h"
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <string_view>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "api/protocol/detect.h"
+#include "api/protocol/errors.h"
+#include "common/ids.h"
+#include "common/status.h"
+#include "spdlog/spdlog.h"
+
+namespace klaxon::api {
+namespace {
+
+constexpr std::string_view kUnknown = "unknown";
+
+bool IsServerError(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kDataLoss:
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kCancelled:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+// What Process() found out, for encoding and metrics.
+struct Dispatcher::Outcome {
+  std::string request_id;
+  protocol::Detection detection;
+  const protocol::Codec* codec = nullptr;
+  const model::Operation* operation = nullptr;
+  HttpResponse response;
+};
+
+Dispatcher::Dispatcher(const Authenticator& authenticator, const OperationTable& operations,
+                       const model::ModelRegistry& models, metrics::Registry& metrics,
+                       const Clock& clock, DispatcherOptions options)
+    : authenticator_(authenticator),
+      operations_(operations),
+      models_(models),
+      metrics_(metrics),
+      clock_(clock),
+      options_(options),
+      codecs_(models) {}
+
+Dispatcher::~Dispatcher() = default;
+
+bool Dispatcher::Admit(const std::string& account) {
+  if (options_.throttle_rate <= 0) return true;
+  double burst =
+      options_.throttle_burst > 0 ? options_.throttle_burst : std::max(1.0, options_.throttle_rate);
+  absl::Time now = clock_.Now();
+  absl::MutexLock lock(&mu_);
+  auto [it, inserted] = buckets_.try_emplace(account);
+  Bucket& b = it->second;
+  if (inserted) {
+    b.tokens = burst;
+  } else {
+    double elapsed = std::max(0.0, absl::ToDoubleSeconds(now - b.last));
+    b.tokens = std::min(burst, b.tokens + elapsed * options_.throttle_rate);
+  }
+  b.last = now;
+  if (b.tokens < 1.0) return false;
+  b.tokens -= 1.0;
+  return true;
+}
+
+absl::Status Dispatcher::Process(const HttpRequest& request, Outcome& out) {
+  KLAXON_ASSIGN_OR_RETURN(Caller caller, authenticator_.Authenticate(request));
+
+  if (!Admit(caller.account_id)) {
+    return AwsError(absl::StatusCode::kResourceExhausted, "ThrottlingException", "Rate exceeded",
+                    {{"quotaCode", "klaxon-account-request-rate"}});
+  }
+
+  const model::ServiceModel* service = out.detection.service;
+  if (service == nullptr) {
+    return protocol::UnknownOperationError("No service served here matches this request");
+  }
+  const std::string& signing_name = service->metadata().signing_name;
+  if (!caller.signing_service.empty() && caller.signing_service != signing_name) {
+    return AwsError(
+        absl::StatusCode::kUnauthenticated, "InvalidSignatureException",
+        absl::StrCat("Credential should be scoped to correct service: '", signing_name, "'. "));
+  }
+  if (out.codec == nullptr) {
+    return protocol::UnknownOperationError(
+        absl::StrCat("The ", std::string(protocol::ProtocolName(out.detection.protocol)),
+                     " protocol is not supported yet for ", service->name()));
+  }
+
+  KLAXON_ASSIGN_OR_RETURN(out.operation,
+                          out.codec->ResolveOperation(request, *service, out.detection.operation));
+  const Handler* handler = operations_.Find(service->name(), out.operation->name);
+  if (handler == nullptr) {
+    return protocol::UnknownOperationError(
+        absl::StrCat("Operation ", out.operation->name, " is not supported"));
+  }
+
+  KLAXON_ASSIGN_OR_RETURN(boost::json::object input,
+                          out.codec->DecodeInput(request, *service, *out.operation));
+
+  CallContext context;
+  context.caller = std::move(caller);
+  context.service = service->name();
+  context.operation = out.operation->name;
+  context.request_id = out.request_id;
+
+  absl::StatusOr<boost::json::object> output;
+  try {
+    output = (*handler)(context, input);
+  } catch (const std::exception& e) {
+    spdlog::error("request {}: {}.{} threw: {}", out.request_id, service->name(),
+                  out.operation->name, e.what());
+    return absl::InternalError("handler threw");
+  } catch (...) {
+    spdlog::error("request {}: {}.{} threw a non-std exception", out.request_id, service->name(),
+                  out.operation->name);
+    return absl::InternalError("handler threw");
+  }
+  if (!output.ok()) return output.status();
+  out.codec->EncodeOutput(*service, *out.operation, std::move(*output), &out.response);
+  return absl::OkStatus();
+}
+
+HttpResponse Dispatcher::Handle(const HttpRequest& request) {
+  auto start = std::chrono::steady_clock::now();
+  Outcome out;
+  out.request_id = NewUuid();
+  out.detection = protocol::DetectService(request, models_);
+  out.codec = codecs_.Find(out.detection.protocol);
+
+  absl::Status status;
+  try {
+    status = Process(request, out);
+  } catch (const std::exception& e) {
+    spdlog::error("request {}: exception outside the handler: {}", out.request_id, e.what());
+    status = absl::InternalError("exception");
+  } catch (...) {
+    status = absl::InternalError("exception");
+  }
+
+  const model::ServiceModel* service = out.detection.service;
+  std::string service_label = service != nullptr ? service->name() : std::string(kUnknown);
+  std::string operation_label = out.operation != nullptr ? out.operation->name
+                                : !out.detection.operation.empty() && service != nullptr &&
+                                        service->FindOperation(out.detection.operation) != nullptr
+                                    ? out.detection.operation
+                                    : std::string(kUnknown);
+
+  if (!status.ok()) {
+    if (IsServerError(status)) {
+      spdlog::error("request {}: {}.{} failed: {}", out.request_id, service_label, operation_label,
+                    status.ToString());
+    } else {
+      spdlog::debug("request {}: {}.{}: {}", out.request_id, service_label, operation_label,
+                    status.ToString());
+    }
+    out.response = HttpResponse();
+    protocol::Protocol protocol = out.detection.protocol;
+    if (out.codec != nullptr) {
+      out.codec->EncodeError(status, service, out.request_id, &out.response);
+    } else {
+      protocol::EncodeStatus(status, service, protocol, out.request_id, &out.response);
+    }
+  }
+  out.response.SetHeader("x-amzn-RequestId", out.request_id);
+
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  metrics_
+      .GetCounter("klaxon_requests_total", "API requests by service, operation and HTTP status.",
+                  {{"service", service_label},
+                   {"operation", operation_label},
+                   {"status", std::to_string(out.response.status)}})
+      .Add();
+  metrics_
+      .GetHistogram("klaxon_request_seconds",
+                    "API request latency (detection to encoded response), seconds.",
+                    {{"service", service_label}, {"operation", operation_label}})
+      .Observe(seconds);
+  return std::move(out.response);
+}
+
+}  // namespace klaxon::api
