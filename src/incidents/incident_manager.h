@@ -52,4 +52,7 @@ class IncidentManager {
   ResourcePolicyService policies_;
 };
 
+// The name the server wiring uses.
+using Services = IncidentManager;
+
 }  // namespace klaxon::incidents

@@ -249,7 +249,7 @@ absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
           std::set<std::string> seen;
           for (const auto& [id, item] : current) seen.insert(IdentityKey(item.identifier));
           for (const auto& item : UniqueItems(request.related_items, seen)) {
-            if (record.related_item_count >= limits_.related_items_per_incident) break;
+            if (record.related_item_count >= limits_.max_related_items) break;
             KLAXON_RETURN_IF_ERROR(
                 internal::AppendRelatedItem(txn, account, *holder, record, item).status());
           }
@@ -271,7 +271,7 @@ absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
     std::set<std::string> seen;
     std::vector<RelatedItem> related = UniqueItems(request.related_items, seen);
     KLAXON_RETURN_IF_ERROR(CheckCount(static_cast<int64_t>(related.size()) + 1,
-                                      limits_.related_items_per_incident, -1,
+                                      limits_.max_related_items, -1,
                                       "related items per incident (including the parent OpsItem)",
                                       "related-items-per-incident", ResourceType::kIncidentRecord));
 
@@ -669,10 +669,10 @@ absl::Status IncidentService::UpdateRelatedItems(const Scope& scope, std::string
         return Conflict("The incident already has a related item of this type and value",
                         ResourceType::kIncidentRecord, record.arn);
       }
-      KLAXON_RETURN_IF_ERROR(CheckCount(record.related_item_count + 1,
-                                        limits_.related_items_per_incident, -1,
-                                        "related items per incident", "related-items-per-incident",
-                                        ResourceType::kIncidentRecord, record.arn));
+      KLAXON_RETURN_IF_ERROR(CheckCount(record.related_item_count + 1, limits_.max_related_items,
+                                        -1, "related items per incident",
+                                        "related-items-per-incident", ResourceType::kIncidentRecord,
+                                        record.arn));
       RelatedItem item = *update.item_to_add;
       KLAXON_RETURN_IF_ERROR(internal::AppendRelatedItem(txn, account, key, record, item).status());
     } else {

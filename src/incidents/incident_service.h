@@ -101,7 +101,7 @@ class IncidentService {
   // Starts (or deduplicates) an incident. Errors: ValidationException (no ACTIVE replication set
   // in scope.region, invalid members), AccessDeniedException (plan of another account),
   // ResourceNotFoundException{RESPONSE_PLAN}, ServiceQuotaExceededException (more related items
-  // than Limits::related_items_per_incident), ConflictException (clientToken reused with other
+  // than Limits::max_related_items), ConflictException (clientToken reused with other
   // parameters).
   absl::StatusOr<StartIncidentResult> Start(const Scope& scope,
                                             const StartIncidentRequest& request);
@@ -138,7 +138,7 @@ class IncidentService {
   // Adds or removes one related item. Errors: as Get, plus ValidationException (invalid item),
   // ConflictException (adding an item whose type and value are already present; clientToken
   // reuse), ResourceNotFoundException (removing an item that isn't there),
-  // ServiceQuotaExceededException (more than Limits::related_items_per_incident).
+  // ServiceQuotaExceededException (more than Limits::max_related_items).
   absl::Status UpdateRelatedItems(const Scope& scope, std::string_view arn,
                                   const RelatedItemsUpdate& update,
                                   const std::optional<std::string>& client_token);

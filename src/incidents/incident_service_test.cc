@@ -411,8 +411,8 @@ TEST_F(IncidentServiceTest, DeduplicatedTriggersAddTheirNewRelatedItems) {
 class SmallIncidentLimitsTest : public IncidentServiceTest {
  protected:
   SmallIncidentLimitsTest() {
-    limits_.related_items_per_incident = 3;
-    limits_.timeline_events_per_incident = 3;
+    limits_.max_related_items = 3;
+    limits_.max_timeline_events = 3;
   }
 };
 

@@ -642,11 +642,11 @@ absl::StatusOr<std::optional<TimelineEvent>> AppendTimelineEvent(
     IncidentRecord& record, const Limits& limits, bool enforce, std::string_view event_type,
     absl::Time event_time, std::string event_data, std::vector<EventReference> references,
     absl::Time now) {
-  if (record.timeline_event_count >= limits.timeline_events_per_incident) {
+  if (record.timeline_event_count >= limits.max_timeline_events) {
     if (!enforce) return std::optional<TimelineEvent>();
     return QuotaExceeded("timeline-events-per-incident",
                          Cat("Quota exceeded: an incident can have at most ",
-                             limits.timeline_events_per_incident, " timeline events"),
+                             limits.max_timeline_events, " timeline events"),
                          ResourceType::kIncidentRecord, record.arn);
   }
   TimelineEvent event;

@@ -124,7 +124,7 @@ absl::Status DeletePrefix(storage::WriteTxn& txn, std::string_view table, std::s
 
 // Appends an event to the incident's timeline, assigning eventId and seq and counting it on
 // `record` (the caller saves `record`). When the timeline already holds
-// Limits::timeline_events_per_incident events: with `enforce`, ServiceQuotaExceededException;
+// Limits::max_timeline_events events: with `enforce`, ServiceQuotaExceededException;
 // without (automatic events), the event is dropped and nullopt returned.
 absl::StatusOr<std::optional<TimelineEvent>> AppendTimelineEvent(
     storage::WriteTxn& txn, std::string_view account, std::string_view incident_key,

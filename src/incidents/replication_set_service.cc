@@ -90,12 +90,12 @@ absl::StatusOr<std::string> ReplicationSetService::Create(
         "managed keys");
   }
   KLAXON_RETURN_IF_ERROR(CheckCount(static_cast<int64_t>(request.regions.size()),
-                                    limits_.regions_per_replication_set, kModelMaxRegions,
+                                    limits_.max_regions, kModelMaxRegions,
                                     "Regions in a replication set", "regions-per-replication-set",
                                     ResourceType::kReplicationSet));
-  KLAXON_RETURN_IF_ERROR(CheckCount(static_cast<int64_t>(request.tags.size()),
-                                    limits_.tags_per_resource, kModelMaxTags, "tags",
-                                    "tags-per-resource", ResourceType::kReplicationSet));
+  KLAXON_RETURN_IF_ERROR(CheckCount(static_cast<int64_t>(request.tags.size()), limits_.max_tags,
+                                    kModelMaxTags, "tags", "tags-per-resource",
+                                    ResourceType::kReplicationSet));
 
   json::object params;
   json::object regions;
@@ -204,10 +204,10 @@ absl::Status ReplicationSetService::Update(const Scope& scope, std::string_view 
             "All Regions of a replication set must use AWS owned keys, or all must use customer "
             "managed keys");
       }
-      KLAXON_RETURN_IF_ERROR(CheckCount(
-          static_cast<int64_t>(set.regions.size() + 1), limits_.regions_per_replication_set,
-          kModelMaxRegions, "Regions in a replication set", "regions-per-replication-set",
-          ResourceType::kReplicationSet, set.arn));
+      KLAXON_RETURN_IF_ERROR(
+          CheckCount(static_cast<int64_t>(set.regions.size() + 1), limits_.max_regions,
+                     kModelMaxRegions, "Regions in a replication set",
+                     "regions-per-replication-set", ResourceType::kReplicationSet, set.arn));
       RegionInfo info;
       info.status = "ACTIVE";
       info.sse_kms_key_id = NormalizeKey(action.sse_kms_key_id);

@@ -1,7 +1,7 @@
 #pragma once
 // The replication set: one per account, the switch that enables Incident Manager.
 //
-// A replication set lists 1..3 Regions (Limits::regions_per_replication_set). Response plans and
+// A replication set lists 1..3 Regions (Limits::max_regions). Response plans and
 // incidents can only be created while it is ACTIVE and includes the caller's Region. klaxon makes
 // every status transition immediate: CREATING -> ACTIVE on create, UPDATING -> ACTIVE and
 // CREATING -> ACTIVE for an added Region, DELETING -> gone for a removed Region, so

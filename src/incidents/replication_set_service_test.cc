@@ -76,7 +76,7 @@ class SmallReplicationSetTest : public IncidentsTest {
   SmallReplicationSetTest()
       : IncidentsTest([] {
           Limits l;
-          l.regions_per_replication_set = 1;
+          l.max_regions = 1;
           return l;
         }()) {}
 };

@@ -100,17 +100,17 @@ absl::Status ResponsePlanService::Validate(const ResponsePlan& plan, size_t tag_
     return InvalidArgument("Too many incidentTags: at most 50 allowed");
   }
   KLAXON_RETURN_IF_ERROR(CheckChatChannel(plan.chat_channel));
-  KLAXON_RETURN_IF_ERROR(CheckCount(
-      static_cast<int64_t>(plan.engagements.size()), limits_.engagements_per_response_plan,
-      kModelMaxEngagements, "engagements in a response plan", "engagements-per-response-plan",
-      ResourceType::kResponsePlan, plan.arn));
-  KLAXON_RETURN_IF_ERROR(CheckCount(static_cast<int64_t>(plan.actions.size()),
-                                    limits_.actions_per_response_plan, kModelMaxActions,
-                                    "actions in a response plan", "actions-per-response-plan",
-                                    ResourceType::kResponsePlan, plan.arn));
+  KLAXON_RETURN_IF_ERROR(
+      CheckCount(static_cast<int64_t>(plan.engagements.size()), limits_.max_engagements,
+                 kModelMaxEngagements, "engagements in a response plan",
+                 "engagements-per-response-plan", ResourceType::kResponsePlan, plan.arn));
+  KLAXON_RETURN_IF_ERROR(CheckCount(static_cast<int64_t>(plan.actions.size()), limits_.max_actions,
+                                    kModelMaxActions, "actions in a response plan",
+                                    "actions-per-response-plan", ResourceType::kResponsePlan,
+                                    plan.arn));
   for (const auto& action : plan.actions) KLAXON_RETURN_IF_ERROR(CheckAction(action));
   KLAXON_RETURN_IF_ERROR(CheckUnionList(plan.integrations, "integrations", kModelMaxIntegrations));
-  KLAXON_RETURN_IF_ERROR(CheckCount(static_cast<int64_t>(tag_count), limits_.tags_per_resource,
+  KLAXON_RETURN_IF_ERROR(CheckCount(static_cast<int64_t>(tag_count), limits_.max_tags,
                                     kModelMaxTags, "tags", "tags-per-resource",
                                     ResourceType::kResponsePlan, plan.arn));
   return absl::OkStatus();

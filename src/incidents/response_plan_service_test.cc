@@ -128,7 +128,7 @@ TEST_F(ResponsePlanTest, Validation) {
 
 class FewEngagementsTest : public ResponsePlanTest {
  protected:
-  FewEngagementsTest() { limits_.engagements_per_response_plan = 2; }
+  FewEngagementsTest() { limits_.max_engagements = 2; }
 };
 
 TEST_F(FewEngagementsTest, ConfiguredEngagementLimitIsAQuota) {

@@ -80,9 +80,8 @@ absl::Status TagService::Tag(const Scope& scope, std::string_view given_arn,
     KLAXON_RETURN_IF_ERROR(RequireTaggable(txn, scope, arn));
     KLAXON_ASSIGN_OR_RETURN(auto current, internal::LoadTags(txn, scope.account_id, arn));
     for (const auto& [k, v] : tags) current[k] = v;
-    KLAXON_RETURN_IF_ERROR(CheckCount(static_cast<int64_t>(current.size()),
-                                      limits_.tags_per_resource, -1, "tags on a resource",
-                                      "tags-per-resource", TypeOf(arn), arn));
+    KLAXON_RETURN_IF_ERROR(CheckCount(static_cast<int64_t>(current.size()), limits_.max_tags, -1,
+                                      "tags on a resource", "tags-per-resource", TypeOf(arn), arn));
     return internal::SaveTags(txn, scope.account_id, arn, current);
   });
 }

@@ -26,7 +26,7 @@ class TagService {
   // Adds or overwrites tags. Errors: ResourceNotFoundException (unknown or absent resource, with
   // its resourceType when the ARN names one), AccessDeniedException (other account),
   // ValidationException (aws: prefix, empty key), ServiceQuotaExceededException (more than
-  // Limits::tags_per_resource in total).
+  // Limits::max_tags in total).
   absl::Status Tag(const Scope& scope, std::string_view arn,
                    const std::map<std::string, std::string>& tags);
   // Removes tags; absent keys are ignored. Errors: as Tag.

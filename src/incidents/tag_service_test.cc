@@ -56,7 +56,7 @@ TEST_F(TagTest, Errors) {
 
 class FewTagsTest : public TagTest {
  protected:
-  FewTagsTest() { limits_.tags_per_resource = 2; }
+  FewTagsTest() { limits_.max_tags = 2; }
 };
 
 TEST_F(FewTagsTest, TotalTagsAreAQuota) {

@@ -3,7 +3,7 @@
 // SSM Incident Start, SSM Incident Record Update, ...) and the events clients write.
 //
 // Clients may create, update and delete only events of type "Custom Event" and "Note"; automatic
-// events are read-only. An incident holds at most Limits::timeline_events_per_incident events:
+// events are read-only. An incident holds at most Limits::max_timeline_events events:
 // CreateTimelineEvent beyond it is a ServiceQuotaExceededException; automatic events beyond it are
 // dropped (the action that caused them still happens).
 //

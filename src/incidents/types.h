@@ -31,13 +31,13 @@ struct Scope {
 // ValidationException (the model forbids it); a count above a configured limit that the model
 // allows is a ServiceQuotaExceededException (serviceCode "ssm-incidents", quotaCode below).
 struct Limits {
-  int related_items_per_incident = 50;      // quotaCode "related-items-per-incident"
-  int timeline_events_per_incident = 1000;  // quotaCode "timeline-events-per-incident"
-  int engagements_per_response_plan = 5;  // model max 5; quotaCode "engagements-per-response-plan"
-  int actions_per_response_plan = 1;      // model max 1; quotaCode "actions-per-response-plan"
-  int regions_per_replication_set = 3;    // model max 3; quotaCode "regions-per-replication-set"
-  int tags_per_resource = 50;             // quotaCode "tags-per-resource"
-  int default_page_size = 100;            // maxResults when the caller gives none
+  int max_related_items = 50;      // per incident; quotaCode "related-items-per-incident"
+  int max_timeline_events = 1000;  // per incident; quotaCode "timeline-events-per-incident"
+  int max_engagements = 5;      // per plan (model max 5); quotaCode "engagements-per-response-plan"
+  int max_actions = 1;          // per plan (model max 1); quotaCode "actions-per-response-plan"
+  int max_regions = 3;          // per replication set (model max 3); "regions-per-replication-set"
+  int max_tags = 50;            // per resource; quotaCode "tags-per-resource"
+  int default_page_size = 100;  // maxResults when the caller gives none
   // AWS refuses to delete a Region within 24 h of adding it; klaxon defaults to no wait.
   absl::Duration region_delete_min_age = absl::ZeroDuration();
 };
