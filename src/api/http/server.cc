@@ -72,6 +72,19 @@ bool IsHttpParseError(const beast::error_code& ec) {
   return &ec.category() == &http::make_error_code(http::error::bad_method).category();
 }
 
+// A header a handler may send: a token name, and a value without CR, LF or NUL (no response
+// splitting).
+bool ValidHeader(std::string_view name, std::string_view value) {
+  if (name.empty()) return false;
+  for (unsigned char c : name) {
+    if (c <= 32 || c >= 127 || c == ':') return false;
+  }
+  for (char c : value) {
+    if (c == '\r' || c == '\n' || c == '\0') return false;
+  }
+  return true;
+}
+
 std::string_view PathOf(std::string_view target) {
   size_t q = target.find('?');
   return q == std::string_view::npos ? target : target.substr(0, q);
@@ -208,7 +221,16 @@ Awaitable<> HttpServer::Impl::Accept() {
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     open_.fetch_add(1);
-    asio::co_spawn(ctx.ioc, Serve(ctx, Socket(std::move(socket))), asio::detached);
+    asio::co_spawn(ctx.ioc, Serve(ctx, Socket(std::move(socket))), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::error("http: connection aborted by exception: {}", ex.what());
+      } catch (...) {
+        spdlog::error("http: connection aborted by a non-std exception");
+      }
+    });
   }
 }
 
@@ -395,7 +417,7 @@ Awaitable<> HttpServer::Impl::Serve(Context& ctx, Socket socket) {
     }
 
     int status = response.status;
-    if (status < 100 || status > 599) status = 500;
+    if (status < 200 || status > 599) status = 500;
     http::response<http::string_body> res{static_cast<http::status>(status), msg.version()};
     bool handler_close = false;
     bool has_date = false;
@@ -407,6 +429,10 @@ Awaitable<> HttpServer::Impl::Serve(Context& ctx, Socket socket) {
         handler_close = beast::iequals(value, "close");
         continue;
       }
+      if (!ValidHeader(name, value)) {
+        spdlog::warn("http: dropping invalid response header '{}'", name);
+        continue;
+      }
       if (beast::iequals(name, "date")) has_date = true;
       res.insert(name, value);
     }
@@ -415,7 +441,9 @@ Awaitable<> HttpServer::Impl::Serve(Context& ctx, Socket socket) {
     if (!head) res.body() = std::move(response.body);
     const bool again = keep_alive && !handler_close && !draining_.load();
     res.keep_alive(again);
-    if (head) {
+    if (status == 204 || status == 304) {
+      res.body().clear();  // no body and no Content-Length (RFC 9110 8.6)
+    } else if (head) {
       res.content_length(body_size);
     } else {
       res.prepare_payload();

@@ -169,6 +169,13 @@ class TestHandler : public RequestHandler {
       in_slow_.fetch_sub(1);
     }
     HttpResponse response;
+    if (absl::StartsWith(request.target, "/nocontent")) {
+      response.status = 204;
+      response.body = "ignored";
+      response.SetHeader("X-Split", "a\r\nInjected: 1");
+      response.SetHeader("X-Fine", "yes");
+      return response;
+    }
     response.status = absl::StartsWith(request.target, "/created") ? 201 : 200;
     response.SetHeader("Content-Type", "text/plain");
     response.SetHeader("X-Echo-Method", request.method);
@@ -472,6 +479,25 @@ TEST_F(HttpServerTest, HandlerExceptionIs500) {
   EXPECT_EQ(response->status, 500);
   client.Send(kGet);
   ASSERT_TRUE(client.Read());
+}
+
+TEST_F(HttpServerTest, NoContentAndUnsafeHeaders) {
+  StartServer();
+  RawClient client(port());
+  client.Send("DELETE /nocontent HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 204);
+  EXPECT_EQ(response->Header("content-length"), "");
+  EXPECT_EQ(response->Header("x-fine"), "yes");
+  EXPECT_EQ(response->Header("x-split"), "");
+  EXPECT_EQ(response->Header("injected"), "");
+  // The next response on the connection is intact (no stray body bytes).
+  client.Send(kGet);
+  auto next = client.Read();
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->status, 200);
+  EXPECT_EQ(next->body, "GET /hello?x=1 ");
 }
 
 TEST_F(HttpServerTest, HandlersRunOffTheIoThreads) {

@@ -401,7 +401,9 @@ std::string CanonicalUri(std::string_view raw_path) {
   }
   std::string normalized;
   normalized.reserve(raw_path.size() + 16);
-  if (raw_path.front() == '/') normalized.push_back('/');
+  // An origin-form target always starts with '/'; anything else (e.g. "*") is treated as if it
+  // did, so the canonical URI is always absolute.
+  normalized.push_back('/');
   for (size_t i = 0; i < segments.size(); ++i) {
     if (i) normalized.push_back('/');
     normalized.append(segments[i]);

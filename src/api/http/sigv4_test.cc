@@ -251,6 +251,8 @@ TEST(SigV4, CanonicalUri) {
       {"/100%25", "/100%2525"},
       {"/~user/x-y_z.w", "/~user/x-y_z.w"},
       {"/startIncident", "/startIncident"},
+      {"*", "/%2A"},
+      {"relative/x", "/relative/x"},
   };
   for (const Case& c : cases) EXPECT_EQ(sigv4::CanonicalUri(c.raw), c.canonical) << c.raw;
 }
