@@ -1,5 +1,7 @@
 #include "server/node.h"
 
+#include "server/component.h"
+
 #include <pthread.h>
 #include <signal.h>
 
@@ -47,6 +49,19 @@ class NodeImpl final : public Node {
     api::ssm_incidents::RegisterSsmIncidentsHandlers(operations_, *incidents_);
     api::ssm::RegisterSsmHandlers(operations_, *opsitems_);
 
+    // Further services, in dependency order. Each adds one line here (see component.h).
+    context_ = std::make_unique<NodeContext>(NodeContext{config_, clock_, metrics_, *store_,
+                                                         operations_, *opsitems_, *incidents_});
+    using Factory = absl::StatusOr<std::unique_ptr<Component>> (*)(NodeContext&);
+    const Factory factories[] = {
+        nullptr,  // placeholder so the list is never empty
+    };
+    for (Factory factory : factories) {
+      if (!factory) continue;
+      KLAXON_ASSIGN_OR_RETURN(auto component, factory(*context_));
+      components_.push_back(std::move(component));
+    }
+
     api::KeyStore keys;
     for (const auto& account : config_.accounts) {
       for (const auto& key : account.keys) {
@@ -73,6 +88,7 @@ class NodeImpl final : public Node {
     http_options.idle_timeout = absl::Seconds(config_.idle_timeout_seconds);
     http_ = std::make_unique<api::HttpServer>(http_options, *dispatcher_, metrics_);
     KLAXON_RETURN_IF_ERROR(http_->Start());
+    for (auto& component : components_) KLAXON_RETURN_IF_ERROR(component->Start());
 
     if (!config_.port_file.empty()) {
       // Written to a temporary name and renamed, so a reader never sees a partial port.
@@ -102,6 +118,7 @@ class NodeImpl final : public Node {
     if (stopped_) return;
     stopped_ = true;
     if (http_) http_->Stop();
+    for (auto it = components_.rbegin(); it != components_.rend(); ++it) (*it)->Stop();
     if (store_) store_->Close();
   }
 
@@ -117,6 +134,8 @@ class NodeImpl final : public Node {
   std::unique_ptr<api::model::ModelRegistry> models_;
   std::unique_ptr<api::Dispatcher> dispatcher_;
   std::unique_ptr<api::HttpServer> http_;
+  std::unique_ptr<NodeContext> context_;
+  std::vector<std::unique_ptr<Component>> components_;
   bool stopped_ = false;
 };
 
