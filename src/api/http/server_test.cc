@@ -682,5 +682,33 @@ TEST(HttpServerRealClient, AwsCliIsAuthenticated) {
   EXPECT_EQ(handler.callers().size(), 1u);
 }
 
+TEST(HttpServerRealClient, JsSdkIsAuthenticated) {
+  const char* source = std::getenv("KLAXON_SOURCE_DIR");
+  std::string clients = absl::StrCat(source ? source : ".", "/tests/clients");
+  if (access("/usr/bin/node", X_OK) != 0 ||
+      access((clients + "/node_modules/@aws-sdk/client-ssm-incidents").c_str(), R_OK) != 0) {
+    GTEST_SKIP() << "node or @aws-sdk/client-ssm-incidents (tests/clients) not installed";
+  }
+  SigV4Authenticator auth(KeyStore::Default(), SystemClock::Get());
+  AuthHandler handler(auth);
+  metrics::Registry metrics;
+  HttpServer server({}, handler, metrics);
+  ASSERT_TRUE(server.Start().ok());
+  std::string cmd = absl::StrCat("/usr/bin/node ", KLAXON_HTTP_TESTDATA, "/js_sdk_calls.mjs ",
+                                 clients, " http://127.0.0.1:", server.port(), " test ");
+  auto [rc, out] = RunShell(cmd + "test");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_THAT(out, HasSubstr("[\"list-tags\",\"ok\"],[\"untag\",\"ok\"],[\"tag\",\"ok\"],"
+                             "[\"get-incident-record\",\"ok\"],[\"get-ops-item\",\"ok\"]"));
+  auto callers = handler.callers();
+  ASSERT_EQ(callers.size(), 5u);
+  EXPECT_EQ(callers[0].region, "us-west-2");
+  EXPECT_EQ(callers[4].signing_service, "ssm");
+
+  auto [bad_rc, bad_out] = RunShell(cmd + "wrong");
+  EXPECT_THAT(bad_out, HasSubstr("[\"list-tags\",\"InvalidSignatureException:403\"]"));
+  EXPECT_EQ(handler.callers().size(), 5u);
+}
+
 }  // namespace
 }  // namespace klaxon::api
