@@ -586,7 +586,7 @@ SigV4Authenticator::SigV4Authenticator(KeyStore keys, const Clock& clock, SigV4O
 
 void SigV4Authenticator::ReplaceKeys(KeyStore keys) {
   auto fresh = std::make_shared<const KeyStore>(std::move(keys));
-  absl::MutexLock lock(&mu_);
+  std::unique_lock lock(mu_);
   keys_ = std::move(fresh);
   key_cache_.clear();
 }
@@ -596,13 +596,13 @@ sigv4::Key SigV4Authenticator::SigningKey(const AccessKey& key,
   std::string cache_key =
       absl::StrCat(key.access_key_id, "/", auth.date, "/", auth.region, "/", auth.service);
   {
-    absl::ReaderMutexLock lock(&mu_);
+    std::shared_lock lock(mu_);
     auto it = key_cache_.find(cache_key);
     if (it != key_cache_.end()) return it->second;
   }
   sigv4::Key derived =
       sigv4::DeriveSigningKey(key.secret_access_key, auth.date, auth.region, auth.service);
-  absl::MutexLock lock(&mu_);
+  std::unique_lock lock(mu_);
   // Bounded: dates roll daily, so a full cache is simply dropped.
   if (key_cache_.size() >= 4096) key_cache_.clear();
   key_cache_.insert_or_assign(std::move(cache_key), derived);
@@ -662,7 +662,7 @@ absl::StatusOr<Caller> SigV4Authenticator::Authenticate(const HttpRequest& reque
 
   std::shared_ptr<const KeyStore> keys;
   {
-    absl::ReaderMutexLock lock(&mu_);
+    std::shared_lock lock(mu_);
     keys = keys_;
   }
   const AccessKey* key = keys->Find(auth.access_key_id);
