@@ -24,18 +24,18 @@
 namespace klaxon::outbox {
 
 struct Entry {
-  std::string id;        // unique, stable across attempts
+  std::string id;  // unique, stable across attempts
   std::string account_id;
-  std::string kind;      // selects the handler, e.g. "events.target", "alarms.action"
-  std::string payload;   // handler-defined (JSON text)
-  int attempts = 0;      // deliveries tried so far
+  std::string kind;     // selects the handler, e.g. "events.target", "alarms.action"
+  std::string payload;  // handler-defined (JSON text)
+  int attempts = 0;     // deliveries tried so far
   absl::Time enqueued;
   std::string last_error;
 };
 
 struct RetryPolicy {
-  int max_attempts = 185;                         // EventBridge's default
-  absl::Duration max_age = absl::Hours(24);       // EventBridge's default MaximumEventAgeInSeconds
+  int max_attempts = 185;                    // EventBridge's default
+  absl::Duration max_age = absl::Hours(24);  // EventBridge's default MaximumEventAgeInSeconds
   absl::Duration initial_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Minutes(5);
 };
@@ -44,6 +44,13 @@ struct RetryPolicy {
 // kResourceExhausted, kDeadlineExceeded, kInternal, kAborted) schedules a retry; any other error,
 // or exhausting the RetryPolicy, moves the entry to the dead-letter list.
 using Handler = std::function<absl::Status(const Entry&)>;
+
+// A handler whose effect is a store write: it runs inside the same transaction that removes the
+// entry, so the effect happens exactly once without an idempotency key (e.g. forwarding an event
+// to another event bus, which enqueues further entries). It must have no effects outside `txn`
+// (the transaction may be retried) and must not call Store::Write. Errors as Handler; its writes
+// are rolled back on error.
+using TxnHandler = std::function<absl::Status(storage::WriteTxn& txn, const Entry&)>;
 
 class Outbox {
  public:
@@ -58,6 +65,12 @@ class Outbox {
                                                    const RetryPolicy* policy = nullptr) = 0;
 
   virtual void RegisterHandler(const std::string& kind, Handler handler) = 0;
+
+  // Registers a transactional handler for `kind` (see TxnHandler). A kind has one handler of
+  // either sort. Implementations that cannot run transactional handlers return Unimplemented.
+  virtual absl::Status RegisterTxnHandler(const std::string& /*kind*/, TxnHandler /*handler*/) {
+    return absl::UnimplementedError("transactional outbox handlers are not supported");
+  }
 
   // Wakes the delivery threads (call after a commit that enqueued entries; delivery also polls).
   virtual void Notify() = 0;
