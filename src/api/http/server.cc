@@ -155,7 +155,11 @@ class HttpServer::Impl {
 absl::Status HttpServer::Impl::Start() {
   if (started_) return absl::FailedPreconditionError("HttpServer already started");
   boost::system::error_code ec;
-  std::string host = options_.host == "localhost" ? "127.0.0.1" : options_.host;
+  std::string host = options_.host;
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);  // "[::1]" as in HOST:PORT notation
+  }
+  if (host == "localhost") host = "127.0.0.1";
   asio::ip::address address = asio::ip::make_address(host, ec);
   if (ec) return absl::InvalidArgumentError(absl::StrCat("invalid listen host '", host, "'"));
 
@@ -399,7 +403,7 @@ Awaitable<> HttpServer::Impl::Serve(Context& ctx, Socket socket) {
     std::string_view target(msg.target().data(), msg.target().size());
     std::string_view path = PathOf(target);
     if ((msg.method() == http::verb::get || head) && path == "/healthz") {
-      response = SimpleResponse(200, "ok\n");
+      response = SimpleResponse(200, "ok");
     } else if ((msg.method() == http::verb::get || head) && path == "/metrics") {
       response = SimpleResponse(200, metrics_.Render());
       response.headers[0].second = "text/plain; version=0.0.4; charset=utf-8";

@@ -35,7 +35,7 @@
 namespace klaxon::api {
 
 struct HttpServerOptions {
-  std::string host = "127.0.0.1";  // an IPv4 or IPv6 literal, or "localhost"
+  std::string host = "127.0.0.1";  // an IPv4 or IPv6 literal ("::1" or "[::1]"), or "localhost"
   uint16_t port = 0;               // 0: an ephemeral port (see HttpServer::port())
   int io_threads = 2;
   // Threads that run RequestHandler::Handle. 0 runs handlers on the I/O threads (only for

@@ -225,18 +225,18 @@ TEST_F(HttpServerTest, HealthzAndHead) {
   auto response = client.Read();
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 200);
-  EXPECT_EQ(response->body, "ok\n");
+  EXPECT_EQ(response->body, "ok");
   EXPECT_FALSE(response->Header("date").empty());
   client.Send("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
   auto head = client.Read(std::chrono::seconds(5), /*head=*/true);
   ASSERT_TRUE(head);
   EXPECT_EQ(head->status, 200);
-  EXPECT_EQ(head->Header("content-length"), "3");
+  EXPECT_EQ(head->Header("content-length"), "2");
   // Nothing but the next response follows a HEAD response.
   client.Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
   auto again = client.Read();
   ASSERT_TRUE(again);
-  EXPECT_EQ(again->body, "ok\n");
+  EXPECT_EQ(again->body, "ok");
   EXPECT_EQ(handler_.calls(), 0);
 }
 
@@ -580,6 +580,31 @@ TEST_F(HttpServerTest, MaxConnections) {
   ASSERT_TRUE(a.Read() && b.Read());
   RawClient c(port());
   EXPECT_TRUE(c.WaitClosed(std::chrono::seconds(2)));
+}
+
+TEST(HttpServer, ListensOnIpv6Loopback) {
+  TestHandler handler;
+  metrics::Registry metrics;
+  HttpServerOptions options;
+  options.host = "[::1]";
+  HttpServer server(options, handler, metrics);
+  absl::Status status = server.Start();
+  if (!status.ok()) GTEST_SKIP() << "no IPv6 loopback: " << status;
+  int fd = socket(AF_INET6, SOCK_STREAM, 0);
+  sockaddr_in6 addr{};
+  addr.sin6_family = AF_INET6;
+  addr.sin6_port = htons(server.port());
+  addr.sin6_addr = in6addr_loopback;
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
+  std::string reply;
+  char buf[1024];
+  ssize_t n;
+  while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) reply.append(buf, static_cast<size_t>(n));
+  close(fd);
+  EXPECT_THAT(reply, ::testing::StartsWith("HTTP/1.1 200 OK"));
 }
 
 TEST(HttpServer, StartErrors) {
