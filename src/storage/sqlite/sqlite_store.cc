@@ -7,7 +7,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "storage/sqlite/connection.h"
 #include "storage/sqlite/migrations.h"
 
@@ -57,7 +56,15 @@ struct SqliteStore::Request {
   absl::Status status;
   WriteResult result = WriteResult::kOk;
   bool ran = false;
-  absl::Notification done;
+  // Completion: the writer sets `done` (after `status` and `result` are final) and notifies `cv`
+  // under `mu`. A mutex per request keeps the 64 waiters of a batch from all contending for the
+  // queue mutex when they wake. POSIX makes destroying a mutex right after another thread's
+  // unlock safe, so the waiter may return (destroying the request) as soon as it sees `done`.
+  internal::Mutex mu;
+  std::condition_variable cv;
+  bool done ABSL_GUARDED_BY(mu) = false;
+
+  bool Done() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return done; }
 };
 
 struct SqliteStore::Metrics {
@@ -165,8 +172,11 @@ int SqliteStore::OnWalCommit(void* arg, sqlite3*, const char*, int pages) {
   store->last_wal_pages_ = pages;
   if (pages >= store->next_checkpoint_at_) {
     store->next_checkpoint_at_ = pages + step;
-    absl::MutexLock lock(&store->ckpt_mu_);
-    store->ckpt_requested_ = true;
+    {
+      internal::MutexLock lock(&store->ckpt_mu_);
+      store->ckpt_requested_ = true;
+    }
+    store->ckpt_cv_.notify_one();
   }
   return SQLITE_OK;
 }
@@ -174,8 +184,8 @@ int SqliteStore::OnWalCommit(void* arg, sqlite3*, const char*, int pages) {
 void SqliteStore::CheckpointLoop(std::unique_ptr<Connection> conn) {
   for (;;) {
     {
-      absl::MutexLock lock(&ckpt_mu_);
-      ckpt_mu_.Await(absl::Condition(this, &SqliteStore::CheckpointWanted));
+      internal::MutexLock lock(&ckpt_mu_);
+      while (!CheckpointWanted()) lock.Wait(ckpt_cv_);
       if (ckpt_stop_) return;
       ckpt_requested_ = false;
     }
@@ -195,11 +205,13 @@ absl::Status SqliteStore::Write(absl::FunctionRef<absl::Status(WriteTxn&)> fn) {
   }
   Request request(fn);
   {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     if (closing_) return absl::UnavailableError("sqlite: store is closed");
     queue_.push_back(&request);
   }
-  request.done.WaitForNotification();
+  queue_cv_.notify_one();
+  internal::MutexLock lock(&request.mu);
+  while (!request.Done()) lock.Wait(request.cv);
   return request.status;
 }
 
@@ -210,13 +222,13 @@ void SqliteStore::WriterLoop() {
   for (;;) {
     batch.clear();
     {
-      absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(this, &SqliteStore::QueueReady));
+      internal::MutexLock lock(&mu_);
+      while (!QueueReady()) lock.Wait(queue_cv_);
       if (queue_.empty()) break;  // closing, and everything queued has been committed
-      if (options_.max_batch_latency > absl::ZeroDuration() &&
-          queue_.size() < options_.max_batch_size && !closing_) {
-        mu_.AwaitWithTimeout(absl::Condition(this, &SqliteStore::BatchFullOrClosing),
-                             options_.max_batch_latency);
+      if (options_.max_batch_latency > absl::ZeroDuration()) {
+        auto deadline = internal::DeadlineAfter(options_.max_batch_latency);
+        while (!BatchFullOrClosing() && lock.WaitUntil(queue_cv_, deadline)) {
+        }
       }
       size_t n = std::min(queue_.size(), options_.max_batch_size);
       batch.assign(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
@@ -293,8 +305,13 @@ void SqliteStore::RunBatch(std::vector<Request*>& batch) {
       }
     }
   }
-  // A request lives on its caller's stack: it must not be touched after Notify().
-  for (Request* r : batch) r->done.Notify();
+  // A request lives on its caller's stack: its waiter cannot see `done` (and return, destroying
+  // it) before r->mu is released, so notifying under that lock is safe; nothing touches r after.
+  for (Request* r : batch) {
+    internal::MutexLock lock(&r->mu);
+    r->done = true;
+    r->cv.notify_one();
+  }
 }
 
 absl::Status SqliteStore::Read(absl::FunctionRef<absl::Status(ReadTxn&)> fn) {
@@ -317,7 +334,7 @@ absl::Status SqliteStore::Read(absl::FunctionRef<absl::Status(ReadTxn&)> fn) {
 
 absl::StatusOr<std::unique_ptr<Connection>> SqliteStore::AcquireReader() {
   {
-    absl::MutexLock lock(&pool_mu_);
+    internal::MutexLock lock(&pool_mu_);
     if (pool_closed_) return absl::UnavailableError("sqlite: store is closed");
     ++busy_readers_;
     if (!idle_readers_.empty()) {
@@ -329,15 +346,15 @@ absl::StatusOr<std::unique_ptr<Connection>> SqliteStore::AcquireReader() {
   // Opened outside the lock; counted as busy so Close() waits for it.
   auto conn = Connection::Open(path_, /*read_only=*/true, options_.busy_timeout);
   if (!conn.ok()) {
-    absl::MutexLock lock(&pool_mu_);
-    --busy_readers_;
+    internal::MutexLock lock(&pool_mu_);
+    if (--busy_readers_ == 0) pool_cv_.notify_all();
   }
   return conn;
 }
 
 void SqliteStore::ReleaseReader(std::unique_ptr<Connection> conn, bool healthy) {
-  absl::MutexLock lock(&pool_mu_);
-  --busy_readers_;
+  internal::MutexLock lock(&pool_mu_);
+  if (--busy_readers_ == 0) pool_cv_.notify_all();
   if (healthy && !pool_closed_ && idle_readers_.size() < options_.max_idle_readers) {
     idle_readers_.push_back(std::move(conn));
     return;
@@ -347,27 +364,29 @@ void SqliteStore::ReleaseReader(std::unique_ptr<Connection> conn, bool healthy) 
 }
 
 void SqliteStore::Close() {
-  absl::MutexLock close_lock(&close_mu_);
+  internal::MutexLock close_lock(&close_mu_);
   if (closed_) return;
   {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     closing_ = true;
   }
+  queue_cv_.notify_all();
   // From the writer thread itself (a Write() function calling Close()): new writes are refused,
   // and the rest happens in the next Close() (at the latest the destructor's).
   if (tl_writer_of == this) return;
   if (writer_thread_.joinable()) writer_thread_.join();
   {
-    absl::MutexLock lock(&ckpt_mu_);
+    internal::MutexLock lock(&ckpt_mu_);
     ckpt_stop_ = true;
   }
+  ckpt_cv_.notify_all();
   if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
 
   std::vector<std::unique_ptr<Connection>> readers;
   {
-    absl::MutexLock lock(&pool_mu_);
+    internal::MutexLock lock(&pool_mu_);
     pool_closed_ = true;
-    pool_mu_.Await(absl::Condition(this, &SqliteStore::NoBusyReaders));
+    while (!NoBusyReaders()) lock.Wait(pool_cv_);
     readers.swap(idle_readers_);
   }
   readers.clear();
@@ -390,7 +409,7 @@ SqliteStoreStats SqliteStore::stats() const {
   s.max_batch = stat_max_batch_.load(std::memory_order_relaxed);
   s.checkpoints = stat_checkpoints_.load(std::memory_order_relaxed);
   s.failed_checkpoints = stat_failed_checkpoints_.load(std::memory_order_relaxed);
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   s.queued = queue_.size();
   return s;
 }
