@@ -130,7 +130,8 @@ absl::Status Dispatcher::Process(const HttpRequest& request, Outcome& out) {
     return absl::InternalError("handler threw");
   }
   if (!output.ok()) return output.status();
-  out.codec->EncodeOutput(*service, *out.operation, std::move(*output), &out.response);
+  out.codec->EncodeOutput(*service, *out.operation, std::move(*output), out.request_id,
+                          &out.response);
   return absl::OkStatus();
 }
 

@@ -115,6 +115,20 @@ class FakeServices {
     Add(table, "ssm", "DescribeOpsItems", [](const json::object&) -> Result {
       return json::object{{"OpsItemSummaries", json::array()}};
     });
+    Add(table, "cloudwatch", "PutMetricAlarm",
+        [](const json::object&) -> Result { return json::object(); });
+    Add(table, "cloudwatch", "DescribeAlarms", [](const json::object&) -> Result {
+      return json::parse(R"({"MetricAlarms":[{"AlarmName":"cpu-high","StateValue":"ALARM",
+          "StateUpdatedTimestamp":1704067200.25,"Threshold":80.5,"Period":60,
+          "ActionsEnabled":true,"Dimensions":[{"Name":"InstanceId","Value":"i-123"}],
+          "AlarmActions":["arn:aws:ssm-incidents::111122223333:responseplan/myplan"]}],
+          "CompositeAlarms":[]})")
+          .as_object();
+    });
+    Add(table, "cloudwatch", "SetAlarmState", [](const json::object& in) -> Result {
+      return AwsError(absl::StatusCode::kNotFound, "ResourceNotFound",
+                      "Alarm " + std::string(in.at("AlarmName").as_string()) + " not found");
+    });
   }
 
   // The last input and context of `operation` ("" if never called).
@@ -343,17 +357,28 @@ TEST_F(DispatcherTest, HandlerExceptionsAndInternalErrorsDoNotLeak) {
   EXPECT_THAT(r.body, Not(HasSubstr(".cc")));
 }
 
-TEST_F(DispatcherTest, UnsupportedProtocolsAnswerInKind) {
+TEST_F(DispatcherTest, QueryErrorsAndUnsupportedProtocolsAnswerInKind) {
   HttpRequest q;
   q.method = "POST";
   q.target = "/";
   q.headers = {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"},
                {"Authorization", Auth("monitoring")}};
-  q.body = "Action=DescribeAlarms&Version=2010-08-01";
+  q.body = "Action=ListDashboards&Version=2010-08-01";  // modeled, no handler
   HttpResponse r = dispatcher().Handle(q);
   EXPECT_EQ(r.status, 400);
   EXPECT_THAT(r.body, HasSubstr("<Code>InvalidAction</Code>"));
   EXPECT_THAT(r.body, HasSubstr("<RequestId>" + Header(r, "x-amzn-RequestId") + "</RequestId>"));
+
+  HttpRequest cbor;
+  cbor.method = "POST";
+  cbor.target = "/service/GraniteServiceVersion20100801/operation/DescribeAlarms";
+  cbor.headers = {{"smithy-protocol", "rpc-v2-cbor"},
+                  {"Content-Type", "application/cbor"},
+                  {"Authorization", Auth("monitoring")}};
+  r = dispatcher().Handle(cbor);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(Header(r, "x-amzn-query-error"), "InvalidAction;Sender");
+  EXPECT_EQ(services_.calls(), 0);
 }
 
 TEST_F(DispatcherTest, ThrottlesPerAccountWhenConfigured) {
@@ -480,6 +505,56 @@ except ssm.exceptions.OpsItemNotFoundException as e:
 print(json.dumps(out))
 )PY";
 
+constexpr const char* kCloudWatchScript = R"PY(
+import json, sys
+import boto3, botocore
+from botocore.config import Config
+
+if len(sys.argv) > 2:  # force a protocol the model lists (current models prefer CBOR)
+    import botocore.loaders
+    original = botocore.loaders.Loader.load_service_model
+    def patched(self, service_name, type_name, api_version=None):
+        model = original(self, service_name, type_name, api_version)
+        if service_name == "cloudwatch" and type_name == "service-2":
+            model["metadata"]["protocols"] = [sys.argv[2]]
+            model["metadata"]["protocol"] = sys.argv[2]
+        return model
+    botocore.loaders.Loader.load_service_model = patched
+
+cw = boto3.client("cloudwatch", endpoint_url=sys.argv[1], region_name="us-east-1",
+                  aws_access_key_id="test", aws_secret_access_key="test",
+                  config=Config(retries={"total_max_attempts": 1}))
+out = {"protocol": cw.meta.service_model.protocol}
+
+def call(name, fn):
+    try:
+        out[name] = {"ok": fn()}
+    except botocore.exceptions.ClientError as e:
+        out[name] = {"error": {"code": e.response["Error"]["Code"],
+                               "message": e.response["Error"].get("Message", ""),
+                               "status": e.response["ResponseMetadata"]["HTTPStatusCode"],
+                               "request_id": e.response["ResponseMetadata"].get("RequestId", "")}}
+
+call("put", lambda: cw.put_metric_alarm(
+    AlarmName="cpu-high", MetricName="CPUUtilization", Namespace="AWS/EC2", Statistic="Average",
+    AlarmActions=["arn:aws:ssm-incidents::111122223333:responseplan/myplan"],
+    Dimensions=[{"Name": "InstanceId", "Value": "i-123"}], Period=60, EvaluationPeriods=3,
+    Threshold=80.0, ComparisonOperator="GreaterThanThreshold")["ResponseMetadata"]["RequestId"])
+def describe():
+    a = cw.describe_alarms(AlarmNames=["cpu-high"])["MetricAlarms"][0]
+    return [a["AlarmName"], a["StateUpdatedTimestamp"].isoformat(), a["Threshold"],
+            a["Dimensions"], a["ActionsEnabled"], a["AlarmActions"]]
+call("describe", describe)
+call("missing", lambda: cw.set_alarm_state(AlarmName="nope", StateValue="ALARM", StateReason="r"))
+call("invalid", lambda: cw.describe_alarms(StateValue="NOPE"))
+call("unknown", lambda: cw.list_dashboards())
+try:
+    cw.set_alarm_state(AlarmName="nope", StateValue="ALARM", StateReason="r")
+except cw.exceptions.ResourceNotFound:
+    out["rnf_class"] = True
+print(json.dumps(out))
+)PY";
+
 bool HaveBoto3() { return std::system("/usr/bin/python3 -c 'import boto3' >/dev/null 2>&1") == 0; }
 
 std::string RunCommand(const std::string& command, int* exit_code) {
@@ -573,6 +648,65 @@ TEST_F(RealClientTest, Boto3ParsesOutputsAndErrors) {
   EXPECT_EQ(r.at("rnf_class"), true);
   EXPECT_EQ(r.at("validation_class"), true);
   EXPECT_EQ(r.at("opsitem_class"), true);
+}
+
+// Runs kCloudWatchScript with `python` and checks the results, whichever CloudWatch protocol that
+// botocore speaks (query for Debian's, JSON 1.0 for current ones).
+void CheckCloudWatch(const std::string& python, const std::string& endpoint,
+                     const std::string& expected_protocol, FakeServices& services,
+                     const std::string& force_protocol = "") {
+  std::filesystem::path script = std::filesystem::temp_directory_path() /
+                                 ("klaxon_dispatcher_cw_" + std::to_string(::getpid()) + ".py");
+  std::ofstream(script) << kCloudWatchScript;
+  int code = -1;
+  std::string output = RunCommand(
+      "env -u AWS_PROFILE AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null " +
+          python + " " + script.string() + " " + endpoint + " " + force_protocol + " 2>&1",
+      &code);
+  std::filesystem::remove(script);
+  ASSERT_EQ(code, 0) << output;
+  json::value result = json::parse(output);
+  const json::object& r = result.as_object();
+  ASSERT_EQ(r.at("protocol"), json::value(expected_protocol));
+
+  EXPECT_EQ(r.at("put").at("ok").as_string().size(), 36u);  // the request id
+  EXPECT_EQ(json::parse(services.LastInput("PutMetricAlarm")), json::parse(R"({
+      "AlarmName":"cpu-high","MetricName":"CPUUtilization","Namespace":"AWS/EC2",
+      "Statistic":"Average",
+      "AlarmActions":["arn:aws:ssm-incidents::111122223333:responseplan/myplan"],
+      "Dimensions":[{"Name":"InstanceId","Value":"i-123"}],"Period":60,"EvaluationPeriods":3,
+      "Threshold":80.0,"ComparisonOperator":"GreaterThanThreshold"})"));
+  EXPECT_EQ(r.at("describe").at("ok"), json::parse(R"(["cpu-high",
+      "2024-01-01T00:00:00.250000+00:00", 80.5, [{"Name":"InstanceId","Value":"i-123"}], true,
+      ["arn:aws:ssm-incidents::111122223333:responseplan/myplan"]])"));
+  EXPECT_EQ(r.at("missing").at("error").at("code"), "ResourceNotFound");
+  EXPECT_EQ(r.at("missing").at("error").at("message"), "Alarm nope not found");
+  EXPECT_EQ(r.at("missing").at("error").at("status"), 404);
+  EXPECT_EQ(r.at("missing").at("error").at("request_id").as_string().size(), 36u);
+  EXPECT_EQ(r.at("invalid").at("error").at("code"), "ValidationError");
+  EXPECT_THAT(std::string(r.at("invalid").at("error").at("message").as_string()),
+              HasSubstr("Value 'NOPE' at 'stateValue' failed to satisfy constraint"));
+  EXPECT_EQ(r.at("unknown").at("error").at("code"), "InvalidAction");
+  EXPECT_EQ(r.at("rnf_class"), true);
+}
+
+TEST_F(RealClientTest, CloudWatchQueryFromDebianBoto3) {
+  CheckCloudWatch("/usr/bin/python3", endpoint_, "query", services_);
+}
+
+// Current botocore (not a Debian package; used when present on PATH) lists JSON 1.0 with
+// awsQueryCompatible errors among CloudWatch's protocols. It prefers RPC v2 CBOR, which klaxon
+// does not speak yet, so the test forces JSON.
+TEST_F(RealClientTest, CloudWatchJson10FromCurrentBoto3) {
+  int code = -1;
+  std::string protocols = RunCommand(
+      "python3 -c 'import boto3; print(boto3.client(\"cloudwatch\", region_name=\"us-east-1\")"
+      ".meta.service_model.metadata.get(\"protocols\"))' 2>/dev/null",
+      &code);
+  if (code != 0 || protocols.find("'json'") == std::string::npos) {
+    GTEST_SKIP() << "no botocore with JSON 1.0 for CloudWatch on PATH";
+  }
+  CheckCloudWatch("python3", endpoint_, "json", services_, "json");
 }
 
 TEST_F(RealClientTest, AwsCliSuccessAndError) {

@@ -42,9 +42,11 @@ class Codec {
                                                           const model::Operation& op) const = 0;
 
   // Encodes a handler's output (shaped for the wire by model::ShapeOutput first) into `response`:
-  // status, Content-Type and body. Other headers (request id) are the caller's.
+  // status, Content-Type and body. `request_id` is for protocols whose body carries it (query's
+  // <ResponseMetadata>); the x-amzn-RequestId header is the caller's.
   virtual void EncodeOutput(const model::ServiceModel& service, const model::Operation& op,
-                            boost::json::object output, HttpResponse* response) const = 0;
+                            boost::json::object output, const std::string& request_id,
+                            HttpResponse* response) const = 0;
 
   // Encodes an error (errors.h) in this protocol. `service` may be null (no service matched).
   virtual void EncodeError(const absl::Status& status, const model::ServiceModel* service,

@@ -6,6 +6,7 @@
 #include "api/model/model_registry.h"
 #include "api/protocol/codec.h"
 #include "api/protocol/json_rpc.h"
+#include "api/protocol/query.h"
 #include "api/protocol/rest_json.h"
 
 namespace klaxon::api::protocol {
@@ -16,7 +17,7 @@ class CodecSet {
   explicit CodecSet(const model::ModelRegistry& registry)
       : rest_json_(registry), json10_(Protocol::kAwsJson10), json11_(Protocol::kAwsJson11) {}
 
-  // nullptr for protocols not implemented yet (query, RPC v2 CBOR).
+  // nullptr for protocols not implemented yet (RPC v2 CBOR).
   const Codec* Find(Protocol protocol) const {
     switch (protocol) {
       case Protocol::kRestJson:
@@ -25,6 +26,8 @@ class CodecSet {
         return &json10_;
       case Protocol::kAwsJson11:
         return &json11_;
+      case Protocol::kAwsQuery:
+        return &query_;
       default:
         return nullptr;
     }
@@ -34,6 +37,7 @@ class CodecSet {
   RestJsonCodec rest_json_;
   JsonRpcCodec json10_;
   JsonRpcCodec json11_;
+  QueryCodec query_;
 };
 
 }  // namespace klaxon::api::protocol

@@ -2,6 +2,7 @@
 
 #include <string_view>
 
+#include "api/protocol/scalar_text.h"
 #include "boost/json/serialize.hpp"
 #include "common/status.h"
 
@@ -156,30 +157,6 @@ json::value Placeholder(const model::Member& member, const model::ServiceModel* 
       return json::array();
     default:
       return json::object();
-  }
-}
-
-void AppendXmlEscaped(std::string_view in, std::string* out) {
-  for (char c : in) {
-    switch (c) {
-      case '<':
-        *out += "&lt;";
-        break;
-      case '>':
-        *out += "&gt;";
-        break;
-      case '&':
-        *out += "&amp;";
-        break;
-      case '"':
-        *out += "&quot;";
-        break;
-      case '\'':
-        *out += "&apos;";
-        break;
-      default:
-        *out += c;
-    }
   }
 }
 

@@ -41,7 +41,8 @@ absl::StatusOr<json::object> JsonRpcCodec::DecodeInput(const HttpRequest& reques
 }
 
 void JsonRpcCodec::EncodeOutput(const model::ServiceModel& /*service*/, const model::Operation& op,
-                                json::object output, HttpResponse* response) const {
+                                json::object output, const std::string& /*request_id*/,
+                                HttpResponse* response) const {
   response->status = 200;
   json::value value = std::move(output);
   if (op.output != nullptr) {

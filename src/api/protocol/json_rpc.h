@@ -23,7 +23,8 @@ class JsonRpcCodec final : public Codec {
                                                   const model::ServiceModel& service,
                                                   const model::Operation& op) const override;
   void EncodeOutput(const model::ServiceModel& service, const model::Operation& op,
-                    boost::json::object output, HttpResponse* response) const override;
+                    boost::json::object output, const std::string& request_id,
+                    HttpResponse* response) const override;
   void EncodeError(const absl::Status& status, const model::ServiceModel* service,
                    const std::string& request_id, HttpResponse* response) const override;
 

@@ -72,14 +72,14 @@ TEST_F(JsonRpcTest, MalformedBody) {
 TEST_F(JsonRpcTest, EncodesOutput) {
   HttpResponse r;
   codec_.EncodeOutput(ssm_, *ssm_.FindOperation("CreateOpsItem"),
-                      {{"OpsItemId", "oi-123456789012"}, {"OpsItemArn", nullptr}}, &r);
+                      {{"OpsItemId", "oi-123456789012"}, {"OpsItemArn", nullptr}}, "rid", &r);
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, R"({"OpsItemId":"oi-123456789012"})");
   EXPECT_EQ(r.headers.at(0).first, "Content-Type");
   EXPECT_EQ(r.headers.at(0).second, "application/x-amz-json-1.1");
 
   r = HttpResponse();
-  codec_.EncodeOutput(ssm_, *ssm_.FindOperation("UpdateOpsItem"), {}, &r);
+  codec_.EncodeOutput(ssm_, *ssm_.FindOperation("UpdateOpsItem"), {}, "rid", &r);
   EXPECT_EQ(r.body, "{}");
 }
 
@@ -88,7 +88,7 @@ TEST_F(JsonRpcTest, Json10ContentType) {
   const model::ServiceModel& cw = *model::ModelRegistry::Embedded().Find("cloudwatch");
   HttpResponse r;
   codec.EncodeOutput(cw, *cw.FindOperation("DescribeAlarms"), {{"MetricAlarms", json::array()}},
-                     &r);
+                     "rid", &r);
   EXPECT_EQ(r.headers.at(0).second, "application/x-amz-json-1.0");
   EXPECT_EQ(r.body, R"({"MetricAlarms":[]})");
   r = HttpResponse();

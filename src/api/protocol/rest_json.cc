@@ -10,6 +10,7 @@
 #include "api/model/validator.h"
 #include "api/protocol/errors.h"
 #include "api/protocol/json_body.h"
+#include "api/protocol/scalar_text.h"
 #include "api/protocol/wire_text.h"
 #include "boost/json/serialize.hpp"
 #include "common/status.h"
@@ -22,8 +23,6 @@ using model::Location;
 using model::Member;
 using model::Shape;
 using model::ShapeType;
-
-constexpr const char* kHttpDateFormat = "%a, %d %b %Y %H:%M:%S GMT";
 
 absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
@@ -42,57 +41,6 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
 bool IsScalar(const Shape& shape) {
   return shape.type != ShapeType::kStructure && shape.type != ShapeType::kList &&
          shape.type != ShapeType::kMap;
-}
-
-// Converts a URI/query/header text to the member's JSON type; text that does not convert stays
-// a string, so that validation reports it with the member's path.
-json::value FromText(const Shape& shape, std::string_view text, bool in_header) {
-  switch (shape.type) {
-    case ShapeType::kInteger:
-    case ShapeType::kLong: {
-      int64_t n;
-      if (absl::SimpleAtoi(AbslView(text), &n)) return json::value(n);
-      break;
-    }
-    case ShapeType::kFloat:
-    case ShapeType::kDouble: {
-      double d;
-      if (absl::SimpleAtod(AbslView(text), &d)) return json::value(d);
-      break;
-    }
-    case ShapeType::kBoolean:
-      if (text == "true") return json::value(true);
-      if (text == "false") return json::value(false);
-      break;
-    case ShapeType::kTimestamp: {
-      double d;
-      if (absl::SimpleAtod(AbslView(text), &d)) return json::value(d);
-      absl::Time t;
-      std::string err;
-      if (in_header && absl::ParseTime(kHttpDateFormat, AbslView(text), &t, &err)) {
-        return json::value(absl::ToDoubleSeconds(t - absl::UnixEpoch()));
-      }
-      break;  // RFC 3339 strings are converted by validation
-    }
-    default:
-      break;
-  }
-  return json::value(json::string_view(text.data(), text.size()));
-}
-
-std::string ToText(const json::value& v, const Shape& shape) {
-  if (v.is_string()) return std::string(v.get_string());
-  if (v.is_bool()) return v.get_bool() ? "true" : "false";
-  if (v.is_int64()) return std::to_string(v.get_int64());
-  if (v.is_uint64()) return std::to_string(v.get_uint64());
-  if (v.is_double()) {
-    if (shape.type == ShapeType::kTimestamp) {
-      absl::Time t = absl::UnixEpoch() + absl::Seconds(v.get_double());
-      return absl::FormatTime(kHttpDateFormat, t, absl::UTCTimeZone());
-    }
-    return json::serialize(v);
-  }
-  return json::serialize(v);
 }
 
 std::string TrimmedCopy(std::string_view s) {
@@ -290,7 +238,7 @@ absl::StatusOr<json::object> RestJsonCodec::DecodeInput(const HttpRequest& reque
         for (const auto& [name, text] : labels) {
           if (name != m.location_name) continue;
           KLAXON_RETURN_IF_ERROR(check_utf8(text, m));
-          object[m.name] = FromText(*m.shape, text, false);
+          object[m.name] = ScalarFromText(*m.shape, text, false);
         }
         break;
       }
@@ -318,9 +266,9 @@ absl::StatusOr<json::object> RestJsonCodec::DecodeInput(const HttpRequest& reque
             if (value_shape.type == ShapeType::kList) {
               json::value& slot = map[k];
               if (!slot.is_array()) slot = json::array();
-              slot.get_array().push_back(FromText(*value_shape.list_member->shape, v, false));
+              slot.get_array().push_back(ScalarFromText(*value_shape.list_member->shape, v, false));
             } else if (!map.contains(k)) {
-              map[k] = FromText(value_shape, v, false);
+              map[k] = ScalarFromText(value_shape, v, false);
             }
           }
           if (!map.empty()) object[m.name] = std::move(map);
@@ -331,9 +279,9 @@ absl::StatusOr<json::object> RestJsonCodec::DecodeInput(const HttpRequest& reque
           if (k != m.location_name) continue;
           KLAXON_RETURN_IF_ERROR(check_utf8(v, m));
           if (m.shape->type == ShapeType::kList) {
-            values.push_back(FromText(*m.shape->list_member->shape, v, false));
+            values.push_back(ScalarFromText(*m.shape->list_member->shape, v, false));
           } else {
-            values.push_back(FromText(*m.shape, v, false));
+            values.push_back(ScalarFromText(*m.shape, v, false));
             break;  // a scalar takes the first occurrence
           }
         }
@@ -355,13 +303,14 @@ absl::StatusOr<json::object> RestJsonCodec::DecodeInput(const HttpRequest& reque
           while (true) {
             size_t comma = rest.find(',');
             std::string item = TrimmedCopy(rest.substr(0, comma));
-            if (!item.empty()) items.push_back(FromText(*m.shape->list_member->shape, item, true));
+            if (!item.empty())
+              items.push_back(ScalarFromText(*m.shape->list_member->shape, item, true));
             if (comma == std::string_view::npos) break;
             rest = rest.substr(comma + 1);
           }
           object[m.name] = std::move(items);
         } else if (IsScalar(*m.shape)) {
-          object[m.name] = FromText(*m.shape, text, true);
+          object[m.name] = ScalarFromText(*m.shape, text, true);
         }
         break;
       }
@@ -372,7 +321,7 @@ absl::StatusOr<json::object> RestJsonCodec::DecodeInput(const HttpRequest& reque
           if (!StartsWithIgnoreCase(name, m.location_name)) continue;
           KLAXON_RETURN_IF_ERROR(check_utf8(text, m));
           std::string key = name.substr(m.location_name.size());
-          map[key] = FromText(*m.shape->map_value->shape, text, true);
+          map[key] = ScalarFromText(*m.shape->map_value->shape, text, true);
         }
         if (!map.empty()) object[m.name] = std::move(map);
         break;
@@ -387,7 +336,8 @@ absl::StatusOr<json::object> RestJsonCodec::DecodeInput(const HttpRequest& reque
 }
 
 void RestJsonCodec::EncodeOutput(const model::ServiceModel& /*service*/, const model::Operation& op,
-                                 json::object output, HttpResponse* response) const {
+                                 json::object output, const std::string& /*request_id*/,
+                                 HttpResponse* response) const {
   response->status = op.response_code;
   json::value value = std::move(output);
   const Shape* shape = op.output;
@@ -405,16 +355,18 @@ void RestJsonCodec::EncodeOutput(const model::ServiceModel& /*service*/, const m
           std::string joined;
           for (const json::value& item : v->get_array()) {
             if (!joined.empty()) joined += ", ";
-            joined += ToText(item, *m.shape->list_member->shape);
+            joined += ScalarToText(item, *m.shape->list_member->shape, TimestampText::kHttpDate);
           }
           response->SetHeader(m.location_name, joined);
         } else {
-          response->SetHeader(m.location_name, ToText(*v, *m.shape));
+          response->SetHeader(m.location_name,
+                              ScalarToText(*v, *m.shape, TimestampText::kHttpDate));
         }
       } else if (m.location == Location::kHeaders && v->is_object()) {
         for (const auto& [k, hv] : v->get_object()) {
-          response->SetHeader(m.location_name + std::string(k),
-                              ToText(hv, *m.shape->map_value->shape));
+          response->SetHeader(
+              m.location_name + std::string(k),
+              ScalarToText(hv, *m.shape->map_value->shape, TimestampText::kHttpDate));
         }
       } else if (m.location == Location::kStatusCode && v->is_int64()) {
         response->status = static_cast<int>(v->get_int64());

@@ -184,22 +184,23 @@ TEST_F(RestJsonTest, InvalidUtf8InALabelIsRejected) {
 TEST_F(RestJsonTest, EncodesStatusPerModel) {
   HttpResponse r;
   codec_.EncodeOutput(service_, *service_.FindOperation("StartIncident"),
-                      {{"incidentRecordArn", "arn:x"}, {"extra", 1}}, &r);
+                      {{"incidentRecordArn", "arn:x"}, {"extra", 1}}, "rid", &r);
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, R"({"incidentRecordArn":"arn:x"})");
 
   r = HttpResponse();
-  codec_.EncodeOutput(service_, *service_.FindOperation("CreateResponsePlan"), {{"arn", "a"}}, &r);
+  codec_.EncodeOutput(service_, *service_.FindOperation("CreateResponsePlan"), {{"arn", "a"}},
+                      "rid", &r);
   EXPECT_EQ(r.status, 201);
   EXPECT_EQ(r.body, R"({"arn":"a"})");
 
   r = HttpResponse();
-  codec_.EncodeOutput(service_, *service_.FindOperation("UpdateIncidentRecord"), {}, &r);
+  codec_.EncodeOutput(service_, *service_.FindOperation("UpdateIncidentRecord"), {}, "rid", &r);
   EXPECT_EQ(r.status, 204);
   EXPECT_EQ(r.body, "");
 
   r = HttpResponse();
-  codec_.EncodeOutput(service_, *service_.FindOperation("DeleteResourcePolicy"), {}, &r);
+  codec_.EncodeOutput(service_, *service_.FindOperation("DeleteResourcePolicy"), {}, "rid", &r);
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "{}");
 }

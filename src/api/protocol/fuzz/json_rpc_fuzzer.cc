@@ -37,6 +37,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     codec.EncodeError(input.status(), detection.service, "fuzz", &response);
     return 0;
   }
-  codec.EncodeOutput(*detection.service, **op, std::move(*input), &response);
+  codec.EncodeOutput(*detection.service, **op, std::move(*input), "fuzz", &response);
   return 0;
 }

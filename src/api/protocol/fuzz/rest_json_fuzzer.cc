@@ -56,6 +56,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   // Echo the decoded input as the output: exercises output shaping on validated data.
-  codec.EncodeOutput(service, **op, std::move(*input), &response);
+  codec.EncodeOutput(service, **op, std::move(*input), "fuzz", &response);
   return 0;
 }
