@@ -257,6 +257,7 @@ TEST(SqliteStore, ConcurrentReadModifyWriteIsSerializableAndGrouped) {
   constexpr int kThreads = 32;
   constexpr int kWritesPerThread = 100;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   std::atomic<int> failures{0};
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
@@ -328,6 +329,7 @@ TEST(SqliteStore, MaxBatchSizeSplitsTheQueue) {
   ASSERT_NE(store, nullptr);
   WriterBlocker blocker(*store);
   std::vector<std::function<absl::Status(WriteTxn&)>> fns;
+  fns.reserve(5);
   for (int i = 0; i < 5; ++i) {
     fns.push_back([i](WriteTxn& txn) { return txn.Put("t", "a", absl::StrCat(i), "v"); });
   }
@@ -372,6 +374,7 @@ TEST(SqliteStore, ReadsSeeConsistentSnapshots) {
   std::atomic<bool> done{false};
   std::atomic<int> bad{0}, reads{0};
   std::vector<std::thread> readers;
+  readers.reserve(4);
   for (int r = 0; r < 4; ++r) {
     readers.emplace_back([&] {
       while (!done.load()) {
@@ -392,6 +395,7 @@ TEST(SqliteStore, ReadsSeeConsistentSnapshots) {
     });
   }
   std::vector<std::thread> writers;
+  writers.reserve(4);
   for (int w = 0; w < 4; ++w) {
     writers.emplace_back([&, w] {
       for (int i = 0; i < 100; ++i) {
@@ -486,6 +490,7 @@ TEST(SqliteStore, CloseCommitsEverythingQueuedAndRefusesTheRest) {
   std::vector<std::vector<std::string>> acked(kThreads);
   std::vector<absl::Status> last(kThreads);
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0;; ++i) {
