@@ -310,7 +310,9 @@ Awaitable<> HttpServer::Impl::Serve(Context& ctx, Socket socket) {
     if (!ec) remote_address = endpoint.address().to_string();
   }
 
-  beast::flat_buffer buffer(16 * 1024);
+  // The limit bounds one read's buffering; it must hold a whole header (Beast parses the header
+  // from contiguous bytes), bodies stream through it into the request body.
+  beast::flat_buffer buffer(options_.header_limit + 64 * 1024);
   bool first = true;
   // Writes a response and closes (used for errors detected before a request is complete).
   auto fail_and_close = [&](int status, std::string_view text) -> Awaitable<> {
@@ -342,7 +344,7 @@ Awaitable<> HttpServer::Impl::Serve(Context& ctx, Socket socket) {
     conn.state = ConnState::kIdle;
     if (buffer.size() == 0) {
       stream.expires_after(ToChrono(first ? options_.header_timeout : options_.idle_timeout));
-      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(16 * 1024), kUse);
+      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kUse);
       if (ec) co_return;
       buffer.commit(n);
     }

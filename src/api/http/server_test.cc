@@ -400,6 +400,19 @@ TEST_F(HttpServerTest, MalformedRequests) {
   EXPECT_EQ(response->status, 200);
 }
 
+TEST_F(HttpServerTest, LargeHeaderAndBodyWithinLimits) {
+  StartServer();
+  RawClient client(port());
+  std::string body(3 * 1024 * 1024, 'z');
+  client.Send(absl::StrCat("POST /big HTTP/1.1\r\nHost: x\r\nX-Big: ", std::string(40000, 'a'),
+                           "\r\nContent-Length: ", body.size(), "\r\n\r\n", body));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body.size(), std::string("POST /big ").size() + body.size());
+  EXPECT_EQ(handler_.last().Header("x-big").size(), 40000u);
+}
+
 TEST_F(HttpServerTest, HeaderTooLarge) {
   HttpServerOptions options;
   options.header_limit = 1024;
