@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/synchronization/mutex.h"
 #include "server/config.h"
 #include "server/node.h"
 #include "spdlog/spdlog.h"
@@ -60,6 +61,9 @@ int Serve(const std::string& config_file, const std::string& listen, const std::
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Debian's Abseil is built without NDEBUG, so absl::Mutex deadlock detection would run (and may
+  // abort) in production; klaxon's own locks are std::mutex based (common/mutex.h).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 #ifdef KLAXON_HAVE_PATTERN_CLI
   // `klaxon pattern ...` has its own argument grammar.
   if (argc >= 2 && std::string(argv[1]) == "pattern") {

@@ -60,7 +60,7 @@ const std::vector<double>& DefaultLatencyBounds() {
 
 Counter& Registry::GetCounter(const std::string& name, const std::string& help,
                               const std::vector<std::pair<std::string, std::string>>& labels) {
-  absl::MutexLock lock(&mu_);
+  klaxon::MutexLock lock(&mu_);
   Family& family = families_[name];
   family.help = help;
   auto& slot = family.counters[RenderLabels(labels)];
@@ -71,7 +71,7 @@ Counter& Registry::GetCounter(const std::string& name, const std::string& help,
 Histogram& Registry::GetHistogram(const std::string& name, const std::string& help,
                                   const std::vector<std::pair<std::string, std::string>>& labels,
                                   const std::vector<double>& bounds) {
-  absl::MutexLock lock(&mu_);
+  klaxon::MutexLock lock(&mu_);
   Family& family = families_[name];
   family.help = help;
   family.histogram = true;
@@ -81,7 +81,7 @@ Histogram& Registry::GetHistogram(const std::string& name, const std::string& he
 }
 
 std::string Registry::Render() const {
-  absl::MutexLock lock(&mu_);
+  klaxon::MutexLock lock(&mu_);
   std::string out;
   for (const auto& [name, family] : families_) {
     absl::StrAppend(&out, "# HELP ", name, " ", family.help, "\n");

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 
 namespace klaxon::metrics {
 
@@ -69,7 +69,7 @@ class Registry {
     std::map<std::string, std::unique_ptr<Counter>> counters;      // by rendered label set
     std::map<std::string, std::unique_ptr<Histogram>> histograms;  // by rendered label set
   };
-  mutable absl::Mutex mu_;
+  mutable klaxon::Mutex mu_;
   std::map<std::string, Family> families_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -78,7 +78,7 @@ class MemoryTxn final : public WriteTxn {
 }  // namespace
 
 absl::Status MemoryStore::Write(absl::FunctionRef<absl::Status(WriteTxn&)> fn) {
-  absl::MutexLock lock(&mu_);
+  klaxon::MutexLock lock(&mu_);
   if (closed_) return absl::UnavailableError("store is closed");
   MemoryTxn txn(rows_);
   absl::Status status = fn(txn);
@@ -87,14 +87,14 @@ absl::Status MemoryStore::Write(absl::FunctionRef<absl::Status(WriteTxn&)> fn) {
 }
 
 absl::Status MemoryStore::Read(absl::FunctionRef<absl::Status(ReadTxn&)> fn) {
-  absl::MutexLock lock(&mu_);
+  klaxon::MutexLock lock(&mu_);
   if (closed_) return absl::UnavailableError("store is closed");
   MemoryTxn txn(rows_);
   return fn(txn);
 }
 
 void MemoryStore::Close() {
-  absl::MutexLock lock(&mu_);
+  klaxon::MutexLock lock(&mu_);
   closed_ = true;
 }
 

@@ -8,7 +8,7 @@
 #include <tuple>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 #include "storage/store.h"
 
 namespace klaxon::storage {
@@ -26,7 +26,7 @@ class MemoryStore final : public Store {
   using Key = std::tuple<std::string, std::string, std::string>;  // table, account, id
 
  private:
-  absl::Mutex mu_;
+  klaxon::Mutex mu_;
   std::map<Key, std::string> rows_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };

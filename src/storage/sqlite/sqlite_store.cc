@@ -60,7 +60,7 @@ struct SqliteStore::Request {
   // under `mu`. A mutex per request keeps the 64 waiters of a batch from all contending for the
   // queue mutex when they wake. POSIX makes destroying a mutex right after another thread's
   // unlock safe, so the waiter may return (destroying the request) as soon as it sees `done`.
-  internal::Mutex mu;
+  klaxon::Mutex mu;
   std::condition_variable cv;
   bool done ABSL_GUARDED_BY(mu) = false;
 
@@ -173,7 +173,7 @@ int SqliteStore::OnWalCommit(void* arg, sqlite3*, const char*, int pages) {
   if (pages >= store->next_checkpoint_at_) {
     store->next_checkpoint_at_ = pages + step;
     {
-      internal::MutexLock lock(&store->ckpt_mu_);
+      klaxon::MutexLock lock(&store->ckpt_mu_);
       store->ckpt_requested_ = true;
     }
     store->ckpt_cv_.notify_one();
@@ -184,7 +184,7 @@ int SqliteStore::OnWalCommit(void* arg, sqlite3*, const char*, int pages) {
 void SqliteStore::CheckpointLoop(std::unique_ptr<Connection> conn) {
   for (;;) {
     {
-      internal::MutexLock lock(&ckpt_mu_);
+      klaxon::MutexLock lock(&ckpt_mu_);
       while (!CheckpointWanted()) lock.Wait(ckpt_cv_);
       if (ckpt_stop_) return;
       ckpt_requested_ = false;
@@ -205,12 +205,12 @@ absl::Status SqliteStore::Write(absl::FunctionRef<absl::Status(WriteTxn&)> fn) {
   }
   Request request(fn);
   {
-    internal::MutexLock lock(&mu_);
+    klaxon::MutexLock lock(&mu_);
     if (closing_) return absl::UnavailableError("sqlite: store is closed");
     queue_.push_back(&request);
   }
   queue_cv_.notify_one();
-  internal::MutexLock lock(&request.mu);
+  klaxon::MutexLock lock(&request.mu);
   while (!request.Done()) lock.Wait(request.cv);
   return request.status;
 }
@@ -222,11 +222,11 @@ void SqliteStore::WriterLoop() {
   for (;;) {
     batch.clear();
     {
-      internal::MutexLock lock(&mu_);
+      klaxon::MutexLock lock(&mu_);
       while (!QueueReady()) lock.Wait(queue_cv_);
       if (queue_.empty()) break;  // closing, and everything queued has been committed
       if (options_.max_batch_latency > absl::ZeroDuration()) {
-        auto deadline = internal::DeadlineAfter(options_.max_batch_latency);
+        auto deadline = klaxon::DeadlineAfter(options_.max_batch_latency);
         while (!BatchFullOrClosing() && lock.WaitUntil(queue_cv_, deadline)) {
         }
       }
@@ -308,7 +308,7 @@ void SqliteStore::RunBatch(std::vector<Request*>& batch) {
   // A request lives on its caller's stack: its waiter cannot see `done` (and return, destroying
   // it) before r->mu is released, so notifying under that lock is safe; nothing touches r after.
   for (Request* r : batch) {
-    internal::MutexLock lock(&r->mu);
+    klaxon::MutexLock lock(&r->mu);
     r->done = true;
     r->cv.notify_one();
   }
@@ -334,7 +334,7 @@ absl::Status SqliteStore::Read(absl::FunctionRef<absl::Status(ReadTxn&)> fn) {
 
 absl::StatusOr<std::unique_ptr<Connection>> SqliteStore::AcquireReader() {
   {
-    internal::MutexLock lock(&pool_mu_);
+    klaxon::MutexLock lock(&pool_mu_);
     if (pool_closed_) return absl::UnavailableError("sqlite: store is closed");
     ++busy_readers_;
     if (!idle_readers_.empty()) {
@@ -346,14 +346,14 @@ absl::StatusOr<std::unique_ptr<Connection>> SqliteStore::AcquireReader() {
   // Opened outside the lock; counted as busy so Close() waits for it.
   auto conn = Connection::Open(path_, /*read_only=*/true, options_.busy_timeout);
   if (!conn.ok()) {
-    internal::MutexLock lock(&pool_mu_);
+    klaxon::MutexLock lock(&pool_mu_);
     if (--busy_readers_ == 0) pool_cv_.notify_all();
   }
   return conn;
 }
 
 void SqliteStore::ReleaseReader(std::unique_ptr<Connection> conn, bool healthy) {
-  internal::MutexLock lock(&pool_mu_);
+  klaxon::MutexLock lock(&pool_mu_);
   if (--busy_readers_ == 0) pool_cv_.notify_all();
   if (healthy && !pool_closed_ && idle_readers_.size() < options_.max_idle_readers) {
     idle_readers_.push_back(std::move(conn));
@@ -364,10 +364,10 @@ void SqliteStore::ReleaseReader(std::unique_ptr<Connection> conn, bool healthy) 
 }
 
 void SqliteStore::Close() {
-  internal::MutexLock close_lock(&close_mu_);
+  klaxon::MutexLock close_lock(&close_mu_);
   if (closed_) return;
   {
-    internal::MutexLock lock(&mu_);
+    klaxon::MutexLock lock(&mu_);
     closing_ = true;
   }
   queue_cv_.notify_all();
@@ -376,7 +376,7 @@ void SqliteStore::Close() {
   if (tl_writer_of == this) return;
   if (writer_thread_.joinable()) writer_thread_.join();
   {
-    internal::MutexLock lock(&ckpt_mu_);
+    klaxon::MutexLock lock(&ckpt_mu_);
     ckpt_stop_ = true;
   }
   ckpt_cv_.notify_all();
@@ -384,7 +384,7 @@ void SqliteStore::Close() {
 
   std::vector<std::unique_ptr<Connection>> readers;
   {
-    internal::MutexLock lock(&pool_mu_);
+    klaxon::MutexLock lock(&pool_mu_);
     pool_closed_ = true;
     while (!NoBusyReaders()) lock.Wait(pool_cv_);
     readers.swap(idle_readers_);
@@ -409,7 +409,7 @@ SqliteStoreStats SqliteStore::stats() const {
   s.max_batch = stat_max_batch_.load(std::memory_order_relaxed);
   s.checkpoints = stat_checkpoints_.load(std::memory_order_relaxed);
   s.failed_checkpoints = stat_failed_checkpoints_.load(std::memory_order_relaxed);
-  internal::MutexLock lock(&mu_);
+  klaxon::MutexLock lock(&mu_);
   s.queued = queue_.size();
   return s;
 }

@@ -45,7 +45,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/metrics.h"
-#include "storage/sqlite/sync.h"
+#include "common/mutex.h"
 #include "storage/store.h"
 
 struct sqlite3;
@@ -158,14 +158,14 @@ class SqliteStore final : public Store {
   std::unique_ptr<internal::Connection> writer_conn_;
   std::thread writer_thread_;
   // mu_ guards the queue; each request has its own mutex for its completion.
-  mutable internal::Mutex mu_;
+  mutable klaxon::Mutex mu_;
   std::condition_variable queue_cv_;  // the writer waits here for work
   std::deque<Request*> queue_ ABSL_GUARDED_BY(mu_);
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
 
   // Checkpointer: woken by OnWalCommit (in the writer thread, during COMMIT).
   std::thread checkpoint_thread_;
-  internal::Mutex ckpt_mu_;
+  klaxon::Mutex ckpt_mu_;
   std::condition_variable ckpt_cv_;
   bool ckpt_requested_ ABSL_GUARDED_BY(ckpt_mu_) = false;
   bool ckpt_stop_ ABSL_GUARDED_BY(ckpt_mu_) = false;
@@ -174,14 +174,14 @@ class SqliteStore final : public Store {
   int last_wal_pages_ = 0;
 
   // Reader pool.
-  internal::Mutex pool_mu_;
+  klaxon::Mutex pool_mu_;
   std::condition_variable pool_cv_;  // Close() waits here for busy readers
   std::vector<std::unique_ptr<internal::Connection>> idle_readers_ ABSL_GUARDED_BY(pool_mu_);
   size_t busy_readers_ ABSL_GUARDED_BY(pool_mu_) = 0;  // in use or being opened
   bool pool_closed_ ABSL_GUARDED_BY(pool_mu_) = false;
 
   // Serialises Close() calls; `closed_` is set once everything is released.
-  internal::Mutex close_mu_;
+  klaxon::Mutex close_mu_;
   bool closed_ ABSL_GUARDED_BY(close_mu_) = false;
 
   // Stats (written by the writer thread, read by stats()).

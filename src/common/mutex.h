@@ -1,6 +1,6 @@
 #pragma once
-// Internal to the SQLite backend: a mutex and condition variable that ThreadSanitizer can see, with
-// Clang thread-safety annotations.
+// The project's mutex and condition-variable wait: ThreadSanitizer can see them, and Clang's
+// thread-safety analysis checks them. Use these, not absl::Mutex / absl::Notification.
 //
 // Why not absl::Mutex: Debian's libabsl_synchronization.so is not built with -fsanitize=thread, so
 // TSan sees neither its lock acquisitions nor its futex hand-offs and reports every access to data
@@ -19,7 +19,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
 
-namespace klaxon::storage::internal {
+namespace klaxon {
 
 class ABSL_LOCKABLE Mutex {
  public:
@@ -57,4 +57,4 @@ inline std::chrono::steady_clock::time_point DeadlineAfter(absl::Duration d) {
   return std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(d);
 }
 
-}  // namespace klaxon::storage::internal
+}  // namespace klaxon
