@@ -32,8 +32,8 @@ run: build
 	@exec build/klaxon serve --listen $(LISTEN) --data $(DATA) --region $(REGION)
 
 # The whole suite: unit, integration and real-client tests on the release build, then the
-# sanitizer builds (ASan+UBSan, TSan) and short fuzzer runs.
-test: build test-unit test-asan test-tsan test-fuzz
+# sanitizer builds (ASan+UBSan with the fuzzers' short runs, TSan).
+test: build test-unit test-asan test-tsan
 	@echo "make test: all suites passed"
 
 test-unit: build
@@ -42,7 +42,8 @@ test-unit: build
 test-asan: deps
 	@cmake --preset asan >/dev/null
 	@cmake --build build/asan -j $(JOBS)
-	@ctest --test-dir build/asan --output-on-failure -j $(JOBS) --timeout 900 -LE "slow|clients"
+	@ctest --test-dir build/asan --output-on-failure -j $(JOBS) --timeout 900 -LE "slow|clients|fuzz"
+	@ctest --test-dir build/asan --output-on-failure -L fuzz -j $(JOBS)
 
 test-tsan: deps
 	@cmake --preset tsan >/dev/null
@@ -50,10 +51,11 @@ test-tsan: deps
 	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	  ctest --test-dir build/tsan --output-on-failure -j $(JOBS) --timeout 900 -LE "slow|clients"
 
+# The fuzzers are built in the ASan tree (libFuzzer + ASan + UBSan); this runs only them.
 test-fuzz: deps
-	@cmake --preset fuzz >/dev/null
-	@cmake --build build/fuzz -j $(JOBS)
-	@ctest --test-dir build/fuzz --output-on-failure -L fuzz -j $(JOBS)
+	@cmake --preset asan >/dev/null
+	@cmake --build build/asan -j $(JOBS)
+	@ctest --test-dir build/asan --output-on-failure -L fuzz -j $(JOBS)
 
 bench: build
 	@bash bench/run_all.sh

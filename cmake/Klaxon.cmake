@@ -46,7 +46,7 @@ function(klaxon_fuzzer)
     set_tests_properties(${K_NAME} PROPERTIES LABELS fuzz)
   endif()
 endfunction()
-set(KLAXON_FUZZ_SECONDS 20 CACHE STRING "Seconds each fuzzer runs under ctest")
+set(KLAXON_FUZZ_SECONDS 15 CACHE STRING "Seconds each fuzzer runs under ctest")
 
 # klaxon_benchmark(NAME <target> SRCS <files...> [DEPS <targets...>]) — Google Benchmark binary.
 function(klaxon_benchmark)
