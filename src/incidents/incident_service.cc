@@ -237,12 +237,13 @@ absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
       KLAXON_ASSIGN_OR_RETURN(auto existing, internal::LoadIncident(txn, account, *holder));
       if (existing && existing->status == IncidentStatus::kOpen) {
         IncidentRecord& record = *existing;
-        KLAXON_RETURN_IF_ERROR(
+        KLAXON_ASSIGN_OR_RETURN(
+            auto appended,
             internal::AppendTimelineEvent(
                 txn, account, *holder, record, limits_, /*enforce=*/false, kEventIncidentTrigger,
                 request.trigger_details ? request.trigger_details->timestamp : now,
-                TriggerEventData(false, request), TriggerReferences(request), now)
-                .status());
+                TriggerEventData(false, request), TriggerReferences(request), now));
+        bool changed = appended.has_value();
         // The duplicate's related items join the open incident (up to the limit, silently).
         if (!request.related_items.empty()) {
           KLAXON_ASSIGN_OR_RETURN(auto current, internal::LoadRelatedItems(txn, account, *holder));
@@ -252,9 +253,11 @@ absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
             if (record.related_item_count >= limits_.max_related_items) break;
             KLAXON_RETURN_IF_ERROR(
                 internal::AppendRelatedItem(txn, account, *holder, record, item).status());
+            changed = true;
           }
         }
-        KLAXON_RETURN_IF_ERROR(internal::SaveIncident(txn, account, *holder, record));
+        // Only the counters change; a trigger that added nothing (full timeline) rewrites nothing.
+        if (changed) KLAXON_RETURN_IF_ERROR(internal::SaveIncident(txn, account, *holder, record));
         result.incident_record_arn = record.arn;
         result.parent_ops_item_id = record.parent_ops_item_id;
         result.created = false;
