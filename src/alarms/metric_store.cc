@@ -1,0 +1,661 @@
+#include "alarms/metric_store.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "boost/json.hpp"
+#include "common/status.h"
+
+namespace klaxon::alarms {
+namespace {
+
+namespace json = boost::json;
+
+constexpr char kLogTable[] = "cw_metric_log";
+constexpr char kSeriesTable[] = "cw_metric_series";
+constexpr char kBucketTable[] = "cw_metric_buckets";
+constexpr char kMetaTable[] = "cw_meta";
+
+constexpr int64_t kBucketSeconds[] = {1, 60, 300, 3600};
+
+absl::string_view Absl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+int64_t FloorTo(int64_t t, int64_t size) {
+  int64_t q = t / size;
+  if (t % size != 0 && t < 0) --q;
+  return q * size;
+}
+
+uint64_t BucketKey(int level, int64_t start) {
+  return (static_cast<uint64_t>(level) << 56) | (static_cast<uint64_t>(start) & ((1ULL << 56) - 1));
+}
+
+std::string Hex16(uint64_t v) { return absl::StrFormat("%016x", v); }
+
+json::array DimensionsJson(const MetricId& m) {
+  json::array dims;
+  for (const Dimension& d : m.dimensions) {
+    dims.emplace_back(json::string(d.name));
+    dims.emplace_back(json::string(d.value));
+  }
+  return dims;
+}
+
+bool DimensionsFrom(const json::value* v, MetricId& m) {
+  if (v == nullptr || !v->is_array()) return false;
+  const json::array& a = v->get_array();
+  if (a.size() % 2 != 0) return false;
+  for (size_t i = 0; i < a.size(); i += 2) {
+    if (!a[i].is_string() || !a[i + 1].is_string()) return false;
+    m.dimensions.push_back({std::string(a[i].get_string()), std::string(a[i + 1].get_string())});
+  }
+  return true;
+}
+
+double Num(const json::value& v) { return v.is_number() ? v.to_number<double>() : 0; }
+
+}  // namespace
+
+MetricStore::MetricStore(storage::Store& store, MetricStoreOptions options)
+    : store_(store), options_(std::move(options)) {}
+
+MetricStore::~MetricStore() = default;
+
+std::string MetricStore::EntryKey(const std::string& account, const MetricId& metric) {
+  std::string key = account;
+  key.push_back('\x1d');
+  key += metric.Key();
+  return key;
+}
+
+MetricStore::Shard& MetricStore::ShardFor(const std::string& key) const {
+  return shards_[std::hash<std::string>()(key) % kShards];
+}
+
+std::string MetricStore::SeriesRowId(uint64_t id) const {
+  return absl::StrCat(options_.region, "/", Hex16(id));
+}
+
+std::string MetricStore::BucketRowId(uint64_t id, int level, int64_t start) const {
+  return absl::StrCat(options_.region, "/", Hex16(id), "/", level, "/",
+                      absl::StrFormat("%012d", start));
+}
+
+MetricStore::Series& MetricStore::SeriesFor(Shard& shard, const std::string& key,
+                                            const std::string& account, const MetricId& metric,
+                                            const std::string& unit) {
+  auto& slot = shard.entries[key];
+  if (!slot) {
+    slot = std::make_unique<Entry>();
+    slot->account = account;
+    slot->metric = metric;
+  }
+  for (auto& s : slot->units) {
+    if (s->unit == unit) return *s;
+  }
+  auto series = std::make_unique<Series>();
+  series->id = next_series_id_.fetch_add(1);
+  series->unit = unit;
+  slot->units.push_back(std::move(series));
+  return *slot->units.back();
+}
+
+void MetricStore::ApplyOne(Series& s, const MetricDatum& d) {
+  const int level = d.storage_resolution == 1 ? 0 : 1;
+  const int64_t ts = absl::ToUnixSeconds(d.timestamp);
+  const int64_t start = FloorTo(ts, kBucketSeconds[level]);
+  Aggregate& agg = s.levels[level][start];
+  switch (d.kind) {
+    case MetricDatum::Kind::kValue:
+      agg.AddValue(d.value);
+      break;
+    case MetricDatum::Kind::kValues:
+      for (size_t i = 0; i < d.values.size(); ++i) {
+        agg.AddValue(d.values[i], d.counts.empty() ? 1.0 : d.counts[i]);
+      }
+      break;
+    case MetricDatum::Kind::kStatisticSet:
+      agg.AddStatisticSet(d.sample_count, d.sum, d.min, d.max);
+      break;
+  }
+  s.dirty.insert(BucketKey(level, start));
+  s.last_data = std::max(s.last_data, ts);
+}
+
+uint64_t MetricStore::Apply(const std::string& account, const std::vector<MetricDatum>& data) {
+  uint64_t samples = 0;
+  for (const MetricDatum& d : data) {
+    std::string key = EntryKey(account, d.metric);
+    Shard& shard = ShardFor(key);
+    absl::MutexLock lock(&shard.mu);
+    Series& s = SeriesFor(shard, key, account, d.metric, d.unit);
+    ApplyOne(s, d);
+    samples += d.kind == MetricDatum::Kind::kValues ? d.values.size() : 1;
+  }
+  datapoints_.fetch_add(samples, std::memory_order_relaxed);
+  return samples;
+}
+
+std::string MetricStore::EncodeLog(const std::vector<MetricDatum>& data) const {
+  json::array rows;
+  rows.reserve(data.size());
+  for (const MetricDatum& d : data) {
+    json::array row;
+    row.reserve(9);
+    row.emplace_back(json::string(d.metric.ns));
+    row.emplace_back(json::string(d.metric.name));
+    row.emplace_back(DimensionsJson(d.metric));
+    row.emplace_back(json::string(d.unit));
+    row.emplace_back(absl::ToUnixMillis(d.timestamp));
+    row.emplace_back(d.storage_resolution);
+    row.emplace_back(static_cast<int>(d.kind));
+    switch (d.kind) {
+      case MetricDatum::Kind::kValue:
+        row.emplace_back(d.value);
+        break;
+      case MetricDatum::Kind::kValues: {
+        json::array values(d.values.begin(), d.values.end());
+        json::array counts(d.counts.begin(), d.counts.end());
+        row.emplace_back(std::move(values));
+        row.emplace_back(std::move(counts));
+        break;
+      }
+      case MetricDatum::Kind::kStatisticSet:
+        row.emplace_back(json::array{d.sample_count, d.sum, d.min, d.max});
+        break;
+    }
+    rows.emplace_back(std::move(row));
+  }
+  return json::serialize(rows);
+}
+
+absl::Status MetricStore::DecodeLog(std::string_view text, std::vector<MetricDatum>* out) {
+  boost::system::error_code ec;
+  json::value v = json::parse(json::string_view(text.data(), text.size()), ec);
+  if (ec || !v.is_array()) return absl::DataLossError("cw_metric_log: row does not decode");
+  for (const json::value& rv : v.get_array()) {
+    const json::array* row = rv.if_array();
+    if (row == nullptr || row->size() < 8 || !(*row)[0].is_string() || !(*row)[1].is_string() ||
+        !(*row)[3].is_string() || !(*row)[4].is_number() || !(*row)[6].is_number()) {
+      return absl::DataLossError("cw_metric_log: malformed datum");
+    }
+    MetricDatum d;
+    d.metric.ns = std::string((*row)[0].get_string());
+    d.metric.name = std::string((*row)[1].get_string());
+    if (!DimensionsFrom(&(*row)[2], d.metric)) {
+      return absl::DataLossError("cw_metric_log: malformed dimensions");
+    }
+    d.unit = std::string((*row)[3].get_string());
+    d.timestamp = absl::FromUnixMillis((*row)[4].to_number<int64_t>());
+    d.storage_resolution = static_cast<int>(Num((*row)[5]));
+    int kind = static_cast<int>(Num((*row)[6]));
+    if (kind == 0) {
+      d.kind = MetricDatum::Kind::kValue;
+      d.value = Num((*row)[7]);
+    } else if (kind == 1 && row->size() >= 9 && (*row)[7].is_array() && (*row)[8].is_array()) {
+      d.kind = MetricDatum::Kind::kValues;
+      for (const auto& x : (*row)[7].get_array()) d.values.push_back(Num(x));
+      for (const auto& x : (*row)[8].get_array()) d.counts.push_back(Num(x));
+    } else if (kind == 2 && (*row)[7].is_array() && (*row)[7].get_array().size() == 4) {
+      const json::array& s = (*row)[7].get_array();
+      d.kind = MetricDatum::Kind::kStatisticSet;
+      d.sample_count = Num(s[0]);
+      d.sum = Num(s[1]);
+      d.min = Num(s[2]);
+      d.max = Num(s[3]);
+    } else {
+      return absl::DataLossError("cw_metric_log: malformed datum payload");
+    }
+    out->push_back(std::move(d));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MetricStore::Put(const std::string& account, const std::vector<MetricDatum>& data) {
+  if (data.empty()) return absl::OkStatus();
+  std::string log_id;
+  if (options_.persist) {
+    bool new_account;
+    {
+      absl::MutexLock lock(&applied_mu_);
+      new_account = !known_accounts_.contains(account);
+    }
+    std::string row = EncodeLog(data);
+    log_id =
+        absl::StrCat(options_.region, "/", absl::StrFormat("%020d", next_log_seq_.fetch_add(1)));
+    KLAXON_RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) -> absl::Status {
+      if (new_account) {
+        KLAXON_RETURN_IF_ERROR(txn.Put(
+            kMetaTable, "", absl::StrCat(options_.region, "/metric-account/", account), ""));
+      }
+      return txn.Put(kLogTable, account, log_id, row);
+    }));
+    log_rows_.fetch_add(1, std::memory_order_relaxed);
+    if (new_account) {
+      absl::MutexLock lock(&applied_mu_);
+      known_accounts_.insert(account);
+    }
+  }
+  absl::ReaderMutexLock apply_lock(&apply_mu_);
+  Apply(account, data);
+  if (options_.persist) {
+    absl::MutexLock lock(&applied_mu_);
+    applied_log_.emplace_back(account, std::move(log_id));
+  }
+  return absl::OkStatus();
+}
+
+void MetricStore::CollectWindows(const Series& s, int64_t start, int64_t period, int n,
+                                 std::vector<Aggregate>& out) const {
+  const int64_t end = start + period * n;
+  for (int level = 0; level < kLevels; ++level) {
+    const auto& buckets = s.levels[level];
+    for (auto it = buckets.lower_bound(start); it != buckets.end() && it->first < end; ++it) {
+      out[(it->first - start) / period].Merge(it->second);
+    }
+  }
+}
+
+std::vector<Aggregate> MetricStore::Query(const std::string& account, const MetricId& metric,
+                                          const std::optional<std::string>& unit, absl::Time start,
+                                          absl::Duration period, int n) const {
+  std::vector<Aggregate> out(std::max(n, 0));
+  if (n <= 0) return out;
+  const int64_t p = std::max<int64_t>(1, absl::ToInt64Seconds(period));
+  const int64_t s0 = absl::ToUnixSeconds(start);
+  std::string key = EntryKey(account, metric);
+  Shard& shard = ShardFor(key);
+  absl::MutexLock lock(&shard.mu);
+  auto it = shard.entries.find(key);
+  if (it == shard.entries.end()) return out;
+  for (const auto& series : it->second->units) {
+    if (unit && series->unit != *unit) continue;
+    CollectWindows(*series, s0, p, n, out);
+  }
+  return out;
+}
+
+std::map<std::string, std::vector<Aggregate>> MetricStore::QueryByUnit(
+    const std::string& account, const MetricId& metric, const std::optional<std::string>& unit,
+    absl::Time start, absl::Duration period, int n) const {
+  std::map<std::string, std::vector<Aggregate>> out;
+  if (n <= 0) return out;
+  const int64_t p = std::max<int64_t>(1, absl::ToInt64Seconds(period));
+  const int64_t s0 = absl::ToUnixSeconds(start);
+  std::string key = EntryKey(account, metric);
+  Shard& shard = ShardFor(key);
+  absl::MutexLock lock(&shard.mu);
+  auto it = shard.entries.find(key);
+  if (it == shard.entries.end()) return out;
+  for (const auto& series : it->second->units) {
+    if (unit && series->unit != *unit) continue;
+    auto& windows = out[series->unit];
+    windows.resize(n);
+    CollectWindows(*series, s0, p, n, windows);
+  }
+  return out;
+}
+
+std::vector<ListedMetric> MetricStore::List(const std::string& account,
+                                            const std::optional<std::string>& ns,
+                                            const std::optional<std::string>& name,
+                                            const std::vector<DimensionFilter>& dimensions,
+                                            absl::Time since) const {
+  std::vector<ListedMetric> out;
+  const int64_t since_s = absl::ToUnixSeconds(since);
+  for (const Shard& shard : shards_) {
+    absl::MutexLock lock(&shard.mu);
+    for (const auto& [key, entry] : shard.entries) {
+      if (entry->account != account) continue;
+      if (ns && entry->metric.ns != *ns) continue;
+      if (name && entry->metric.name != *name) continue;
+      bool match = true;
+      for (const DimensionFilter& f : dimensions) {
+        bool found = false;
+        for (const Dimension& d : entry->metric.dimensions) {
+          if (d.name == f.name && (!f.value || d.value == *f.value)) found = true;
+        }
+        if (!found) {
+          match = false;
+          break;
+        }
+      }
+      if (!match) continue;
+      int64_t last = 0;
+      for (const auto& s : entry->units) last = std::max(last, s->last_data);
+      if (last < since_s) continue;
+      out.push_back({entry->metric, absl::FromUnixSeconds(last)});
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const ListedMetric& a, const ListedMetric& b) {
+    return std::tie(a.metric.ns, a.metric.name, a.metric.dimensions) <
+           std::tie(b.metric.ns, b.metric.name, b.metric.dimensions);
+  });
+  return out;
+}
+
+void MetricStore::MergeInto(Series& s, int level, int64_t start, const Aggregate& agg) {
+  s.levels[level][start].Merge(agg);
+  s.dirty.insert(BucketKey(level, start));
+}
+
+void MetricStore::RemoveBucket(Shard& shard, const Entry& entry, Series& s, int level,
+                               int64_t start) {
+  s.levels[level].erase(start);
+  s.dirty.erase(BucketKey(level, start));
+  if (s.persisted || options_.persist) {
+    shard.removed.emplace_back(kBucketTable, entry.account, BucketRowId(s.id, level, start));
+  }
+}
+
+bool MetricStore::CompactSeries(Shard& shard, const Entry& entry, Series& s, int64_t now) {
+  const int64_t keep[] = {now - absl::ToInt64Seconds(options_.high_res_retention),
+                          now - absl::ToInt64Seconds(options_.minute_retention),
+                          now - absl::ToInt64Seconds(options_.five_minute_retention),
+                          now - absl::ToInt64Seconds(options_.hour_retention)};
+  for (int level = 0; level < kLevels; ++level) {
+    auto& buckets = s.levels[level];
+    while (!buckets.empty() && buckets.begin()->first < keep[level]) {
+      const int64_t start = buckets.begin()->first;
+      if (level + 1 < kLevels) {
+        MergeInto(s, level + 1, FloorTo(start, kBucketSeconds[level + 1]), buckets.begin()->second);
+      }
+      RemoveBucket(shard, entry, s, level, start);
+    }
+  }
+  for (const auto& level : s.levels) {
+    if (!level.empty()) return true;
+  }
+  return false;
+}
+
+void MetricStore::Compact(absl::Time now) {
+  const int64_t now_s = absl::ToUnixSeconds(now);
+  absl::ReaderMutexLock apply_lock(&apply_mu_);
+  for (Shard& shard : shards_) {
+    absl::MutexLock lock(&shard.mu);
+    for (auto it = shard.entries.begin(); it != shard.entries.end();) {
+      Entry& entry = *it->second;
+      for (size_t i = 0; i < entry.units.size();) {
+        Series& s = *entry.units[i];
+        if (CompactSeries(shard, entry, s, now_s)) {
+          ++i;
+          continue;
+        }
+        if (s.persisted) shard.removed.emplace_back(kSeriesTable, entry.account, SeriesRowId(s.id));
+        entry.units.erase(entry.units.begin() + i);
+      }
+      if (entry.units.empty()) {
+        shard.entries.erase(it++);
+      } else {
+        ++it;
+      }
+    }
+  }
+  EnforceMemoryBound();
+}
+
+void MetricStore::EnforceMemoryBound() {
+  // Walk once to size everything; drop the oldest buckets until 90% of the budget.
+  struct Candidate {
+    int64_t start;
+    size_t bytes;
+  };
+  std::vector<Candidate> candidates;
+  size_t total = 0;
+  for (Shard& shard : shards_) {
+    absl::MutexLock lock(&shard.mu);
+    for (const auto& [key, entry] : shard.entries) {
+      total += sizeof(Entry) + key.size() * 2;
+      for (const auto& s : entry->units) {
+        total += sizeof(Series);
+        for (const auto& level : s->levels) {
+          for (const auto& [start, agg] : level) {
+            size_t bytes = agg.MemoryBytes() + 16;
+            total += bytes;
+            candidates.push_back({start, bytes});
+          }
+        }
+      }
+    }
+  }
+  if (total <= options_.max_memory_bytes) return;
+  const size_t target = options_.max_memory_bytes / 10 * 9;
+  std::sort(candidates.begin(), candidates.end(),
+            [](const Candidate& a, const Candidate& b) { return a.start < b.start; });
+  size_t freed = 0;
+  int64_t cutoff = 0;
+  for (const Candidate& c : candidates) {
+    if (total - freed <= target) break;
+    freed += c.bytes;
+    cutoff = c.start + 1;
+  }
+  for (Shard& shard : shards_) {
+    absl::MutexLock lock(&shard.mu);
+    for (auto it = shard.entries.begin(); it != shard.entries.end();) {
+      Entry& entry = *it->second;
+      for (size_t i = 0; i < entry.units.size();) {
+        Series& s = *entry.units[i];
+        bool any = false;
+        for (int level = 0; level < kLevels; ++level) {
+          auto& buckets = s.levels[level];
+          while (!buckets.empty() && buckets.begin()->first < cutoff) {
+            RemoveBucket(shard, entry, s, level, buckets.begin()->first);
+          }
+          any = any || !buckets.empty();
+        }
+        if (any) {
+          ++i;
+          continue;
+        }
+        if (s.persisted) shard.removed.emplace_back(kSeriesTable, entry.account, SeriesRowId(s.id));
+        entry.units.erase(entry.units.begin() + i);
+      }
+      if (entry.units.empty()) {
+        shard.entries.erase(it++);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+absl::Status MetricStore::Checkpoint() {
+  if (!options_.persist) return absl::OkStatus();
+  absl::MutexLock checkpoint_lock(&checkpoint_mu_);
+  std::map<RowKey, std::optional<std::string>> rows = std::move(pending_);
+  pending_.clear();
+  std::vector<std::pair<std::string, std::string>> log_rows = std::move(pending_log_);
+  pending_log_.clear();
+  {
+    absl::WriterMutexLock apply_lock(&apply_mu_);
+    {
+      absl::MutexLock lock(&applied_mu_);
+      log_rows.insert(log_rows.end(), applied_log_.begin(), applied_log_.end());
+      applied_log_.clear();
+    }
+    for (Shard& shard : shards_) {
+      absl::MutexLock lock(&shard.mu);
+      for (RowKey& key : shard.removed) rows[std::move(key)] = std::nullopt;
+      shard.removed.clear();
+      for (const auto& [key, entry] : shard.entries) {
+        for (const auto& s : entry->units) {
+          if (!s->persisted) {
+            json::object row{{"ns", entry->metric.ns},
+                             {"name", entry->metric.name},
+                             {"dims", DimensionsJson(entry->metric)},
+                             {"unit", s->unit}};
+            rows[{kSeriesTable, entry->account, SeriesRowId(s->id)}] = json::serialize(row);
+            s->persisted = true;
+          }
+          for (uint64_t bk : s->dirty) {
+            const int level = static_cast<int>(bk >> 56);
+            const int64_t start = static_cast<int64_t>(bk & ((1ULL << 56) - 1));
+            auto it = s->levels[level].find(start);
+            RowKey row_key{kBucketTable, entry->account, BucketRowId(s->id, level, start)};
+            if (it == s->levels[level].end()) {
+              rows[std::move(row_key)] = std::nullopt;
+            } else {
+              rows[std::move(row_key)] = it->second.Encode();
+            }
+          }
+          s->dirty.clear();
+        }
+      }
+    }
+  }
+  if (rows.empty() && log_rows.empty()) return absl::OkStatus();
+  absl::Status status = store_.Write([&](storage::WriteTxn& txn) -> absl::Status {
+    for (const auto& [key, value] : rows) {
+      const auto& [table, account, id] = key;
+      if (value) {
+        KLAXON_RETURN_IF_ERROR(txn.Put(table, account, id, *value));
+      } else {
+        KLAXON_RETURN_IF_ERROR(txn.Delete(table, account, id));
+      }
+    }
+    for (const auto& [account, id] : log_rows) {
+      KLAXON_RETURN_IF_ERROR(txn.Delete(kLogTable, account, id));
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) {
+    pending_ = std::move(rows);
+    pending_log_ = std::move(log_rows);
+  }
+  return status;
+}
+
+absl::Status MetricStore::Recover() {
+  if (!options_.persist) return absl::OkStatus();
+  const std::string region_prefix = options_.region + "/";
+  std::vector<std::string> accounts;
+  KLAXON_RETURN_IF_ERROR(store_.Read([&](storage::ReadTxn& txn) -> absl::Status {
+    const std::string prefix = region_prefix + "metric-account/";
+    return txn.Scan(kMetaTable, "", prefix, "", 0, [&](std::string_view id, std::string_view) {
+      accounts.emplace_back(id.substr(prefix.size()));
+      return true;
+    });
+  }));
+  uint64_t max_series = 0;
+  uint64_t max_log = 0;
+  for (const std::string& account : accounts) {
+    std::map<uint64_t, Series*> by_id;
+    std::vector<std::pair<std::string, std::string>> log;
+    absl::Status decode_error;
+    KLAXON_RETURN_IF_ERROR(store_.Read([&](storage::ReadTxn& txn) -> absl::Status {
+      KLAXON_RETURN_IF_ERROR(txn.Scan(
+          kSeriesTable, account, region_prefix, "", 0,
+          [&](std::string_view id, std::string_view value) {
+            uint64_t sid = 0;
+            boost::system::error_code ec;
+            json::value v = json::parse(json::string_view(value.data(), value.size()), ec);
+            const json::object* o = ec ? nullptr : v.if_object();
+            if (o == nullptr || !absl::SimpleHexAtoi(Absl(id.substr(region_prefix.size())), &sid) ||
+                !o->contains("ns") || !o->at("ns").is_string() || !o->contains("name") ||
+                !o->at("name").is_string() || !o->contains("unit") || !o->at("unit").is_string()) {
+              decode_error = absl::DataLossError(absl::StrCat("cw_metric_series ", Absl(id)));
+              return false;
+            }
+            MetricId metric;
+            metric.ns = std::string(o->at("ns").get_string());
+            metric.name = std::string(o->at("name").get_string());
+            if (!DimensionsFrom(o->if_contains("dims"), metric)) {
+              decode_error = absl::DataLossError(absl::StrCat("cw_metric_series ", Absl(id)));
+              return false;
+            }
+            std::string key = EntryKey(account, metric);
+            Shard& shard = ShardFor(key);
+            absl::MutexLock lock(&shard.mu);
+            auto& slot = shard.entries[key];
+            if (!slot) {
+              slot = std::make_unique<Entry>();
+              slot->account = account;
+              slot->metric = metric;
+            }
+            auto series = std::make_unique<Series>();
+            series->id = sid;
+            series->unit = std::string(o->at("unit").get_string());
+            series->persisted = true;
+            by_id[sid] = series.get();
+            slot->units.push_back(std::move(series));
+            max_series = std::max(max_series, sid);
+            return true;
+          }));
+      if (!decode_error.ok()) return decode_error;
+      KLAXON_RETURN_IF_ERROR(txn.Scan(
+          kBucketTable, account, region_prefix, "", 0,
+          [&](std::string_view id, std::string_view value) {
+            // REGION/<hex16>/<level>/<start>
+            std::vector<absl::string_view> parts =
+                absl::StrSplit(Absl(id.substr(region_prefix.size())), '/');
+            uint64_t sid = 0;
+            int level = 0;
+            int64_t start = 0;
+            auto agg = Aggregate::Decode(value);
+            if (parts.size() != 3 || !absl::SimpleHexAtoi(parts[0], &sid) ||
+                !absl::SimpleAtoi(parts[1], &level) || !absl::SimpleAtoi(parts[2], &start) ||
+                level < 0 || level >= kLevels || !agg) {
+              decode_error = absl::DataLossError(absl::StrCat("cw_metric_buckets ", Absl(id)));
+              return false;
+            }
+            auto it = by_id.find(sid);
+            if (it == by_id.end()) return true;  // orphan of a removed series
+            it->second->levels[level][start] = std::move(*agg);
+            it->second->last_data = std::max(it->second->last_data, start);
+            return true;
+          }));
+      if (!decode_error.ok()) return decode_error;
+      return txn.Scan(kLogTable, account, region_prefix, "", 0,
+                      [&](std::string_view id, std::string_view value) {
+                        log.emplace_back(std::string(id), std::string(value));
+                        return true;
+                      });
+    }));
+    for (const auto& [id, value] : log) {
+      uint64_t seq = 0;
+      if (absl::SimpleAtoi(Absl(std::string_view(id).substr(region_prefix.size())), &seq)) {
+        max_log = std::max(max_log, seq);
+      }
+      std::vector<MetricDatum> data;
+      KLAXON_RETURN_IF_ERROR(DecodeLog(value, &data));
+      Apply(account, data);
+      absl::MutexLock lock(&applied_mu_);
+      applied_log_.emplace_back(account, id);
+    }
+    absl::MutexLock lock(&applied_mu_);
+    known_accounts_.insert(account);
+  }
+  next_series_id_.store(max_series + 1);
+  next_log_seq_.store(max_log + 1);
+  return absl::OkStatus();
+}
+
+MetricStoreStats MetricStore::Stats() const {
+  MetricStoreStats stats;
+  for (const Shard& shard : shards_) {
+    absl::MutexLock lock(&shard.mu);
+    for (const auto& [key, entry] : shard.entries) {
+      stats.memory_bytes += sizeof(Entry) + key.size() * 2;
+      for (const auto& s : entry->units) {
+        ++stats.series;
+        stats.memory_bytes += sizeof(Series);
+        for (const auto& level : s->levels) {
+          stats.buckets += level.size();
+          for (const auto& [start, agg] : level) stats.memory_bytes += agg.MemoryBytes() + 16;
+        }
+      }
+    }
+  }
+  stats.datapoints = datapoints_.load();
+  stats.log_rows = log_rows_.load();
+  return stats;
+}
+
+}  // namespace klaxon::alarms

@@ -1,0 +1,91 @@
+#pragma once
+// Drives alarm evaluation with injected time.
+//
+// Tick(now) evaluates every metric alarm that is due at `now`: an alarm is due once per
+// evaluation boundary (each minute; every 10 s for periods under a minute — EvaluationEnd() in
+// evaluator.h), or on every tick with `evaluate_every_tick` (used to make late datapoints count
+// at once in live tests). Evaluation fetches the range's datapoints from the MetricStore
+// (computing metric math when the alarm has Metrics), calls the pure Evaluate(), and hands the
+// changes to AlarmService::ApplyTransitions in batches (one transaction per batch).
+//
+// Tests call Tick() directly with a SimulatedClock's time; Start() runs a background thread that
+// ticks every `tick_interval` of real time (sleeping on a condition variable, so Stop() returns
+// at once) and also runs the maintenance work: metric checkpoints, compaction, history trimming.
+//
+// Thread-safety: Tick() is not reentrant (the background thread or one test thread calls it);
+// Start/Stop from one thread. Copy/move: neither.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "alarms/alarm_service.h"
+#include "alarms/evaluator.h"
+#include "alarms/metric_store.h"
+#include "common/clock.h"
+
+namespace klaxon::alarms {
+
+struct SchedulerOptions {
+  absl::Duration tick_interval = absl::Seconds(10);
+  bool evaluate_every_tick = false;
+  size_t batch_size = 256;
+  absl::Duration checkpoint_interval = absl::Seconds(10);
+  absl::Duration compaction_interval = absl::Minutes(1);
+  absl::Duration history_trim_interval = absl::Hours(1);
+};
+
+struct TickStats {
+  int evaluated = 0;
+  int transitions = 0;
+  absl::Duration cpu;  // thread CPU time spent evaluating (not committing)
+};
+
+class AlarmScheduler {
+ public:
+  AlarmScheduler(AlarmService& alarms, MetricStore& metrics, Clock& clock,
+                 SchedulerOptions options = {});
+  AlarmScheduler(const AlarmScheduler&) = delete;
+  AlarmScheduler& operator=(const AlarmScheduler&) = delete;
+  ~AlarmScheduler();
+
+  // Evaluates the alarms due at `now` and applies the transitions. Errors: Store failures while
+  // applying (the transitions are retried at the next tick).
+  absl::StatusOr<TickStats> Tick(absl::Time now);
+
+  // Evaluation of one alarm at `now` without applying it (also used by tests).
+  Evaluation EvaluateAlarm(const std::string& account, const MetricAlarm& alarm,
+                           absl::Time now) const;
+
+  // The datapoints of the evaluation range of `alarm` at `now`, newest first.
+  std::vector<RangeDatapoint> FetchRange(const std::string& account, const MetricAlarm& alarm,
+                                         absl::Time now) const;
+
+  void Start();
+  void Stop();
+
+ private:
+  void Loop();
+  void Maintenance(absl::Time now);
+
+  AlarmService& alarms_;
+  MetricStore& metrics_;
+  Clock& clock_;
+  const SchedulerOptions options_;
+  // Last evaluation boundary per alarm: key account\x1dname → (version, boundary seconds).
+  absl::flat_hash_map<std::string, std::pair<int64_t, int64_t>> last_;
+
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::unique_ptr<std::thread> thread_;
+  absl::Time last_checkpoint_ = absl::InfinitePast();
+  absl::Time last_compaction_ = absl::InfinitePast();
+  absl::Time last_trim_ = absl::InfinitePast();
+};
+
+}  // namespace klaxon::alarms
