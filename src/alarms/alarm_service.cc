@@ -1,6 +1,7 @@
 #include "alarms/alarm_service.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cinttypes>
 #include <limits>
 #include <utility>
@@ -69,6 +70,12 @@ bool Retryable(const absl::Status& s) {
 
 std::string InvertedMicros(absl::Time t) {
   return absl::StrFormat("%019d", std::numeric_limits<int64_t>::max() - absl::ToUnixMicros(t));
+}
+
+// Unique suffix of a history row id: items with the same timestamp sort newest first too.
+std::string HistoryUniq() {
+  static std::atomic<uint64_t> seq{0};
+  return absl::StrCat(absl::StrFormat("%016x", ~seq.fetch_add(1)), RandomHex(4));
 }
 
 bool ValidPeriod(int period) {
@@ -350,7 +357,7 @@ absl::Status AlarmService::WriteConfiguration(const Scope& scope, const AnyAlarm
     } else {
       KLAXON_RETURN_IF_ERROR(txn.Delete(kAlarmsTable, scope.account_id, AlarmRowId(common.name)));
     }
-    KLAXON_RETURN_IF_ERROR(WriteHistoryInTxn(txn, scope.account_id, item, RandomHex(12)));
+    KLAXON_RETURN_IF_ERROR(WriteHistoryInTxn(txn, scope.account_id, item, HistoryUniq()));
     return PublishInTxn(txn, scope.account_id, common.arn, kConfigurationChangeDetailType,
                         SerializeJson(detail), now);
   }));
@@ -579,7 +586,7 @@ absl::StatusOr<AnyAlarm> AlarmService::TransitionInTxn(
       absl::StrCat("Alarm updated from ", Absl(StateName(old.state)), " to ", Absl(StateName(to)));
   item.data = SerializeJson(json::object{
       {"version", "1.0"}, {"oldState", HistoryState(old)}, {"newState", HistoryState(c)}});
-  KLAXON_RETURN_IF_ERROR(WriteHistoryInTxn(txn, account, item, RandomHex(12)));
+  KLAXON_RETURN_IF_ERROR(WriteHistoryInTxn(txn, account, item, HistoryUniq()));
 
   const EventState previous_state = CurrentEventState(current);
   const EventState new_state = CurrentEventState(next);
