@@ -15,38 +15,45 @@
 
 namespace klaxon::events::pattern::internal {
 
-// A vector in chunks of kChunk elements.
+// A vector in chunks of kChunk elements. Reads cost two dependent loads (chunk pointer, element).
 template <typename T>
 class CowChunks {
  public:
-  static constexpr size_t kChunk = 1024;
+  static constexpr size_t kShift = 10;
+  static constexpr size_t kChunk = size_t{1} << kShift;
 
   size_t size() const { return size_; }
-  const T& operator[](size_t i) const { return (*chunks_[i / kChunk])[i % kChunk]; }
+  const T& operator[](size_t i) const { return data_[i >> kShift][i & (kChunk - 1)]; }
 
-  T& Mutable(size_t i) { return (*MutableChunk(i / kChunk))[i % kChunk]; }
+  T& Mutable(size_t i) { return MutableChunk(i >> kShift)[i & (kChunk - 1)]; }
 
   void PushBack(T value) {
     if (size_ % kChunk == 0) {
       chunks_.push_back(std::make_shared<std::vector<T>>());
-      chunks_.back()->reserve(kChunk);
+      data_.push_back(nullptr);
     }
-    MutableChunk(size_ / kChunk)->push_back(std::move(value));
+    size_t c = size_ / kChunk;
+    MutableChunk(c);
+    chunks_[c]->push_back(std::move(value));
+    data_[c] = chunks_[c]->data();
     ++size_;
   }
 
  private:
-  std::vector<T>* MutableChunk(size_t c) {
+  T* MutableChunk(size_t c) {
     auto& chunk = chunks_[c];
     if (chunk.use_count() > 1) {
-      auto copy = std::make_shared<std::vector<T>>(*chunk);
-      copy->reserve(kChunk);
+      auto copy = std::make_shared<std::vector<T>>();
+      copy->reserve(chunk->size() + 1);
+      copy->insert(copy->end(), chunk->begin(), chunk->end());
       chunk = std::move(copy);
+      data_[c] = chunk->data();
     }
-    return chunk.get();
+    return chunk->data();
   }
 
   std::vector<std::shared_ptr<std::vector<T>>> chunks_;
+  std::vector<T*> data_;  // chunks_[c]->data(), cached
   size_t size_ = 0;
 };
 
@@ -113,6 +120,46 @@ class CowMap {
 
   std::array<std::shared_ptr<Map>, kShards> shards_;
   size_t size_ = 0;
+};
+
+// A map from a well-mixed 64-bit hash to a 32-bit id (the head of a chain kept by the caller),
+// in kShards shards chosen by the top bits of the hash. The hash is used as is.
+class CowHashIndex {
+ public:
+  static constexpr size_t kShardBits = 6;
+  static constexpr size_t kShards = size_t{1} << kShardBits;
+
+  const uint32_t* Find(uint64_t hash) const {
+    const auto& shard = shards_[hash >> (64 - kShardBits)];
+    if (!shard) return nullptr;
+    auto it = shard->find(hash);
+    return it == shard->end() ? nullptr : &it->second;
+  }
+
+  // The id stored for `hash`, inserting `absent` if there is none.
+  uint32_t& Mutable(uint64_t hash, uint32_t absent) {
+    auto& shard = shards_[hash >> (64 - kShardBits)];
+    if (!shard) {
+      shard = std::make_shared<Map>();
+    } else if (shard.use_count() > 1) {
+      shard = std::make_shared<Map>(*shard);
+    }
+    return shard->try_emplace(hash, absent).first->second;
+  }
+
+  void Erase(uint64_t hash) {
+    auto& shard = shards_[hash >> (64 - kShardBits)];
+    if (!shard) return;
+    if (shard.use_count() > 1) shard = std::make_shared<Map>(*shard);
+    shard->erase(hash);
+  }
+
+ private:
+  struct Identity {
+    size_t operator()(uint64_t h) const { return h; }
+  };
+  using Map = absl::flat_hash_map<uint64_t, uint32_t, Identity>;
+  std::array<std::shared_ptr<Map>, kShards> shards_;
 };
 
 }  // namespace klaxon::events::pattern::internal

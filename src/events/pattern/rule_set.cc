@@ -1,207 +1,496 @@
 #include "events/pattern/rule_set.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
+#include "events/pattern/compact.h"
 #include "events/pattern/cow.h"
 #include "events/pattern/leaf.h"
 #include "simdjson.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace klaxon::events::pattern {
 namespace internal {
 
-using Conds = std::vector<uint32_t>;
+// ---- Compiled form -------------------------------------------------------------------------
+//
+// A condition (field path + OR of matchers) is one of three classes:
+//  - kSingle: one matcher that a hash lookup decides (exact string / number / literal number /
+//    IP literal, prefix, suffix, ASCII equals-ignore-case and its prefix/suffix forms, true,
+//    false, null, exists). Its probe key (kind, field, bytes) lives in the condition itself.
+//  - kMulti: several such matchers; each (kind, field, bytes) is a Posting listing conditions.
+//  - kGeneral: anything else (numeric, wildcard, cidr, anything-but, non-ASCII ignore-case,
+//    exists:false). Evaluated by MatchesValue, eagerly if it anchors a branch, else on demand.
+// One hash index maps a probe hash to a chain of conditions / postings with that hash; it also
+// holds the content hash of kMulti / kGeneral conditions, to find identical ones.
+//
+// A branch (AND of conditions) has an anchor: its most selective required condition. Matching
+// an event evaluates the indexed and anchoring conditions against the event's values; the
+// branches anchored on the satisfied conditions are the candidates, and only they check their
+// other conditions (on-demand conditions are evaluated then, once per event).
 
-// The value index of one field path.
-struct FieldIndex {
-  CowMap<std::string, Conds> exact_strings;
-  CowMap<uint64_t, Conds> exact_numbers;       // bits of the comparable double
-  CowMap<std::string, Conds> literal_numbers;  // numbers that are not comparable, by text
-  Conds trues, falses, nulls, exists;
-  CowMap<std::string, Conds> prefixes, suffixes;
-  std::map<uint32_t, uint32_t> prefix_len_count, suffix_len_count;
-  std::vector<uint32_t> prefix_lens, suffix_lens;  // distinct operand lengths, ascending
-  std::vector<std::pair<Matcher, uint32_t>> others;
-  uint32_t number_users = 0;  // matchers that need the comparable value of event numbers
+constexpr uint32_t kNone = UINT32_MAX;
+constexpr uint32_t kPostingTag = 0x80000000u;
+constexpr size_t kMaxIds = 0x7FFFF000u;
+constexpr std::string_view kEmptyKey("", 0);
+
+enum Kind : uint8_t {
+  kKindString,
+  kKindNumber,
+  kKindLiteral,
+  kKindIp,
+  kKindPrefix,
+  kKindSuffix,
+  kKindFold,
+  kKindFoldPrefix,
+  kKindFoldSuffix,
+  kKindTrue,
+  kKindFalse,
+  kKindNull,
+  kKindExists,
+  kKindCount,
+  // Not probe kinds: content hashes of conditions and branches, patterns.
+  kKindCondSig = 100,
+  kKindBranch,
+  kKindPattern,
+};
+
+// Index of the length list of a prefix / suffix kind in FieldIndex::lens, or -1.
+int LenSlot(uint8_t kind) {
+  switch (kind) {
+    case kKindPrefix:
+      return 0;
+    case kKindSuffix:
+      return 1;
+    case kKindFoldPrefix:
+      return 2;
+    case kKindFoldSuffix:
+      return 3;
+    default:
+      return -1;
+  }
+}
+
+inline uint64_t KeyHash(uint32_t field, uint8_t kind, std::string_view bytes) {
+  return absl::HashOf(field, kind, absl::string_view(bytes.data(), bytes.size()));
+}
+
+enum CondClass : uint8_t { kSingle, kMulti, kGeneral };
+
+struct CondBody {
+  std::vector<Matcher> matchers;
+  std::string sig;  // type-tagged canonical text of the matchers: identity within the field
 };
 
 struct CondInfo {
   uint32_t field = 0;
-  bool has_absent = false;
-  bool live = false;
-  uint32_t refs = 0;
-  std::vector<Matcher> matchers;
-  std::vector<uint32_t> branches;  // branches in which this condition is required
-  std::string key;
+  uint32_t refs = 0;               // branches using the condition; 0 = free slot
+  uint32_t chain = kNone;          // next entry (tagged id) in the same index chain
+  uint32_t single_branch = kNone;  // the branch made of this condition alone
+  CondClass cls = kSingle;
+  uint8_t kind = 0;                      // kSingle: probe kind
+  bool has_absent = false;               // has exists:false (an optional condition)
+  bool needs_number = false;             // a matcher compares numbers by value
+  uint8_t rank = 0;                      // anchor preference, lower is more selective
+  SmallString key;                       // kSingle: probe key
+  std::shared_ptr<const CondBody> body;  // kMulti, kGeneral
+  CompactVec<uint32_t, 1> anchored;      // branches anchored on this condition
+};
+
+struct Posting {
+  uint32_t field = 0;
+  uint32_t chain = kNone;
+  uint8_t kind = 0;
+  SmallString key;
+  CompactVec<uint32_t, 2> conds;
 };
 
 struct BranchInfo {
-  bool live = false;
-  uint32_t refs = 0;
-  std::vector<uint32_t> required;  // conditions without an absence option
-  std::vector<uint32_t> optional;  // conditions with exists:false
-  std::vector<uint32_t> patterns;
-  std::string key;
+  uint32_t refs = 0;  // patterns using the branch; 0 = free slot
+  uint32_t chain = kNone;
+  uint32_t anchor = kNone;
+  uint32_t single_pattern = kNone;  // the pattern made of this branch alone
+  uint32_t n_required = 0;
+  CompactVec<uint32_t, 2> conds;  // n_required required conditions, then optional ones
+  CompactVec<uint32_t, 1> patterns;
 };
 
 struct PatternInfo {
+  uint32_t chain = kNone;
   bool live = false;
-  std::vector<uint32_t> branches;
-  std::vector<RuleId> rules;
-  std::string key;
+  bool sorted = true;  // rules ascending
+  CompactVec<uint32_t, 1> branches;
+  CompactVec<RuleId, 1> rules;
 };
 
-// Field paths as a trie of '.'-separated segments, for the event walker.
+struct LenCount {
+  uint32_t len;
+  uint32_t count;
+};
+
+struct EagerEntry {
+  uint32_t cond;
+  std::shared_ptr<const CondBody> body;
+};
+
+// The value index of one field path.
+struct FieldIndex {
+  std::array<uint32_t, kKindCount> kinds{};   // index keys per kind
+  std::array<std::vector<LenCount>, 4> lens;  // prefix, suffix, fold prefix, fold suffix lengths
+  uint32_t conds = 0;                         // live conditions
+  uint32_t eager_numbers = 0;                 // eager entries that compare numbers
+  std::vector<EagerEntry> eager;              // general conditions that anchor a branch
+
+  bool NeedsNumber() const { return kinds[kKindNumber] > 0 || eager_numbers > 0; }
+  bool NeedsFold() const { return kinds[kKindFold] > 0 || !lens[2].empty() || !lens[3].empty(); }
+};
+
+inline uint64_t Load64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+inline uint32_t Load32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// Equality of two byte ranges of length n, inline for the short keys of JSON objects.
+inline bool EqualBytes(const char* a, const char* b, size_t n) {
+  if (n >= 8) {
+    if (n <= 16) return Load64(a) == Load64(b) && Load64(a + n - 8) == Load64(b + n - 8);
+    return std::memcmp(a, b, n) == 0;
+  }
+  if (n >= 4) return Load32(a) == Load32(b) && Load32(a + n - 4) == Load32(b + n - 4);
+  if (n == 0) return true;
+  return a[0] == b[0] && a[n >> 1] == b[n >> 1] && a[n - 1] == b[n - 1];
+}
+
+// Field paths as a trie of '.'-separated segments, for the event walker. Immutable once made.
 struct PathTrie {
+  static constexpr uint32_t kLinear = 8;
   struct Node {
-    std::vector<std::pair<std::string, uint32_t>> children;
     int32_t field = -1;
+    uint32_t first = 0, count = 0;  // children[first, first + count)
+    int32_t map = -1;               // maps[map] when count > kLinear
+  };
+  struct Child {
+    uint32_t len;
+    uint32_t node;
+    const char* name;  // into names
   };
   std::vector<Node> nodes{Node()};
+  std::vector<Child> children;
+  std::string names;
+  std::vector<absl::flat_hash_map<std::string, uint32_t>> maps;
 
-  int32_t Child(uint32_t node, std::string_view segment) const {
-    for (const auto& [name, child] : nodes[node].children) {
-      if (name == segment) return static_cast<int32_t>(child);
+  PathTrie() = default;
+  PathTrie(const PathTrie&) = delete;
+  PathTrie& operator=(const PathTrie&) = delete;
+
+  int32_t Find(uint32_t node, const char* seg, size_t len) const {
+    const Node& n = nodes[node];
+    if (n.map >= 0) {
+      const auto& m = maps[n.map];
+      auto it = m.find(absl::string_view(seg, len));
+      return it == m.end() ? -1 : static_cast<int32_t>(it->second);
+    }
+    for (const Child *c = children.data() + n.first, *end = c + n.count; c != end; ++c) {
+      if (c->len == len && EqualBytes(c->name, seg, len)) return static_cast<int32_t>(c->node);
     }
     return -1;
   }
-  void Insert(std::string_view path, int32_t field) {
-    uint32_t node = 0;
-    size_t start = 0;
-    while (true) {
-      size_t dot = path.find('.', start);
-      std::string_view seg =
-          path.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-      int32_t child = Child(node, seg);
-      if (child < 0) {
-        child = static_cast<int32_t>(nodes.size());
-        nodes[node].children.emplace_back(std::string(seg), child);
-        nodes.emplace_back();
+
+  static std::shared_ptr<const PathTrie> Make(
+      const std::vector<std::pair<std::string_view, uint32_t>>& paths) {
+    struct Tmp {
+      std::map<std::string, uint32_t> kids;
+      int32_t field = -1;
+    };
+    std::vector<Tmp> tmp(1);
+    for (const auto& [path, field] : paths) {
+      uint32_t node = 0;
+      size_t start = 0;
+      while (true) {
+        size_t dot = path.find('.', start);
+        std::string seg(path.substr(
+            start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+        auto it = tmp[node].kids.find(seg);
+        uint32_t child;
+        if (it == tmp[node].kids.end()) {
+          child = static_cast<uint32_t>(tmp.size());
+          tmp[node].kids.emplace(std::move(seg), child);
+          tmp.emplace_back();
+        } else {
+          child = it->second;
+        }
+        node = child;
+        if (dot == std::string_view::npos) break;
+        start = dot + 1;
       }
-      node = static_cast<uint32_t>(child);
-      if (dot == std::string_view::npos) break;
-      start = dot + 1;
+      tmp[node].field = static_cast<int32_t>(field);
     }
-    nodes[node].field = field;
+    auto trie = std::make_shared<PathTrie>();
+    size_t total = 0;
+    for (const Tmp& t : tmp) {
+      for (const auto& kid : t.kids) total += kid.first.size();
+    }
+    trie->names.reserve(total);  // stable: Child::name points into it
+    trie->nodes.assign(tmp.size(), Node());
+    for (size_t i = 0; i < tmp.size(); ++i) {
+      Node& n = trie->nodes[i];
+      n.field = tmp[i].field;
+      n.first = static_cast<uint32_t>(trie->children.size());
+      n.count = static_cast<uint32_t>(tmp[i].kids.size());
+      for (const auto& [name, child] : tmp[i].kids) {
+        trie->children.push_back(
+            {static_cast<uint32_t>(name.size()), child, trie->names.data() + trie->names.size()});
+        trie->names += name;
+      }
+      if (n.count > kLinear) {
+        n.map = static_cast<int32_t>(trie->maps.size());
+        auto& m = trie->maps.emplace_back();
+        for (const auto& [name, child] : tmp[i].kids) m.emplace(name, child);
+      }
+    }
+    return trie;
   }
 };
 
 struct RuleSetState {
+  // Shared with snapshots; read by Match.
   CowChunks<CondInfo> conds;
+  CowChunks<Posting> postings;
   CowChunks<BranchInfo> branches;
   CowChunks<PatternInfo> patterns;
-  std::vector<uint32_t> free_conds, free_branches, free_patterns;
-  CowMap<std::string, uint32_t> cond_by_key, branch_by_key, pattern_by_key;
-  CowMap<uint64_t, uint32_t> rule_to_pattern;
+  CowHashIndex index;
   std::vector<std::shared_ptr<FieldIndex>> fields;
-  std::vector<std::string> field_paths;
-  std::map<std::string, uint32_t> field_by_path;
   std::shared_ptr<const PathTrie> trie = std::make_shared<PathTrie>();
-  bool trie_dirty = false;
   std::vector<uint32_t> always_branches;  // branches with no required condition
   size_t rule_count = 0;
   size_t pattern_count = 0;
+  size_t live_fields = 0;
+
+  // Builder only (not copied into snapshots).
+  absl::flat_hash_map<uint64_t, uint32_t> branch_by_hash, pattern_by_hash;
+  absl::flat_hash_map<RuleId, uint32_t> rule_to_pattern;
+  std::vector<uint32_t> free_conds, free_postings, free_branches, free_patterns;
+  std::map<std::string, uint32_t, std::less<>> field_by_path;
+  std::vector<std::string> field_paths;
+  bool trie_dirty = false;
 
   FieldIndex& MutableField(uint32_t f) {
     auto& p = fields[f];
     if (p.use_count() > 1) p = std::make_shared<FieldIndex>(*p);
     return *p;
   }
+
+  // A snapshot: the shared part of this state.
+  std::unique_ptr<RuleSetState> Snapshot() const {
+    auto s = std::make_unique<RuleSetState>();
+    s->conds = conds;
+    s->postings = postings;
+    s->branches = branches;
+    s->patterns = patterns;
+    s->index = index;
+    s->fields = fields;
+    s->trie = trie;
+    s->always_branches = always_branches;
+    s->rule_count = rule_count;
+    s->pattern_count = pattern_count;
+    s->live_fields = live_fields;
+    return s;
+  }
 };
 
 namespace {
 
-uint64_t NumberKey(double d) {
+uint64_t NumberBits(double d) {
   if (d == 0) d = 0;  // -0 == 0
   return std::bit_cast<uint64_t>(d);
 }
 
-void EraseValue(std::vector<uint32_t>& v, uint32_t x) {
-  auto it = std::find(v.begin(), v.end(), x);
-  if (it != v.end()) v.erase(it);
+std::string_view NumberKey(double d, char (&buf)[8]) {
+  uint64_t bits = NumberBits(d);
+  std::memcpy(buf, &bits, 8);
+  return std::string_view(buf, 8);
 }
 
-void RebuildLens(const std::map<uint32_t, uint32_t>& counts, std::vector<uint32_t>& lens) {
-  lens.clear();
-  for (const auto& [len, n] : counts) {
-    if (n > 0) lens.push_back(len);
+std::string_view IpKey(const IpAddress& ip, char (&buf)[17]) {
+  buf[0] = static_cast<char>(ip.size);
+  std::memcpy(buf + 1, ip.bytes.data(), ip.size);
+  return std::string_view(buf, 1 + ip.size);
+}
+
+char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+char AsciiUpper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; }
+
+// True if the ignore-case matcher's operand is ASCII and each of its characters accepts exactly
+// its ASCII lower- and upper-case forms: then matching is byte-wise on ASCII-lower-cased text.
+bool AsciiFoldable(const Matcher& m) {
+  const auto& alts = m.ignore_case.alternatives;
+  if (alts.size() != m.value.size()) return false;
+  for (size_t i = 0; i < alts.size(); ++i) {
+    char c = m.value[i];
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
+    if (alts[i].first != std::string(1, AsciiLower(c)) ||
+        alts[i].second != std::string(1, AsciiUpper(c))) {
+      return false;
+    }
   }
+  return true;
 }
 
-void IndexMatcher(FieldIndex& fx, const Matcher& m, uint32_t c, bool add) {
-  auto apply = [&](Conds& cs) {
-    if (add) {
-      cs.push_back(c);
-    } else {
-      EraseValue(cs, c);
-    }
-  };
-  auto apply_map = [&](auto& map, const auto& key) {
-    if (add) {
-      map.Mutable(key).push_back(c);
-      return;
-    }
-    auto& cs = map.Mutable(key);
-    EraseValue(cs, c);
-    if (cs.empty()) map.Erase(key);
-  };
+// The probe (kind, key) of a matcher that a hash lookup decides; false for the others.
+bool IndexKeyOf(const Matcher& m, uint8_t* kind, std::string* key) {
+  key->clear();
   switch (m.type) {
     case MatcherType::kExactString:
-      apply_map(fx.exact_strings, m.value);
-      return;
+      *kind = kKindString;
+      *key = m.value;
+      return true;
     case MatcherType::kExactNumber:
       if (m.number) {
-        apply_map(fx.exact_numbers, NumberKey(*m.number));
+        char buf[8];
+        *kind = kKindNumber;
+        *key = NumberKey(*m.number, buf);
       } else {
-        apply_map(fx.literal_numbers, m.value);
+        *kind = kKindLiteral;
+        *key = m.value;
       }
-      fx.number_users += add ? 1 : -1;
-      return;
-    case MatcherType::kTrue:
-      apply(fx.trues);
-      return;
-    case MatcherType::kFalse:
-      apply(fx.falses);
-      return;
-    case MatcherType::kNull:
-      apply(fx.nulls);
-      return;
-    case MatcherType::kExists:
-      apply(fx.exists);
-      return;
-    case MatcherType::kAbsent:
-      return;
+      return true;
+    case MatcherType::kIpAddress: {
+      if (!(m.ip.low == m.ip.high)) return false;
+      char buf[17];
+      *kind = kKindIp;
+      *key = IpKey(m.ip.low, buf);
+      return true;
+    }
     case MatcherType::kPrefix:
-      apply_map(fx.prefixes, m.value);
-      fx.prefix_len_count[m.value.size()] += add ? 1 : -1;
-      RebuildLens(fx.prefix_len_count, fx.prefix_lens);
-      return;
+      *kind = kKindPrefix;
+      *key = m.value;
+      return true;
     case MatcherType::kSuffix:
-      apply_map(fx.suffixes, m.value);
-      fx.suffix_len_count[m.value.size()] += add ? 1 : -1;
-      RebuildLens(fx.suffix_len_count, fx.suffix_lens);
-      return;
+      *kind = kKindSuffix;
+      *key = m.value;
+      return true;
+    case MatcherType::kEqualsIgnoreCase:
+    case MatcherType::kPrefixIgnoreCase:
+    case MatcherType::kSuffixIgnoreCase:
+      if (!AsciiFoldable(m)) return false;
+      *kind = m.type == MatcherType::kEqualsIgnoreCase   ? kKindFold
+              : m.type == MatcherType::kPrefixIgnoreCase ? kKindFoldPrefix
+                                                         : kKindFoldSuffix;
+      for (char c : m.value) key->push_back(AsciiLower(c));
+      return true;
+    case MatcherType::kTrue:
+      *kind = kKindTrue;
+      return true;
+    case MatcherType::kFalse:
+      *kind = kKindFalse;
+      return true;
+    case MatcherType::kNull:
+      *kind = kKindNull;
+      return true;
+    case MatcherType::kExists:
+      *kind = kKindExists;
+      return true;
     default:
-      if (m.type == MatcherType::kNumeric || m.type == MatcherType::kAnythingButNumber) {
-        fx.number_users += add ? 1 : -1;
-      }
-      if (add) {
-        fx.others.emplace_back(m, c);
-      } else {
-        for (auto it = fx.others.begin(); it != fx.others.end(); ++it) {
-          if (it->second == c && it->first.ToJson() == m.ToJson()) {
-            fx.others.erase(it);
-            break;
-          }
-        }
-      }
-      return;
+      return false;
   }
+}
+
+uint8_t KindRank(uint8_t kind) {
+  switch (kind) {
+    case kKindNull:
+      return 1;
+    case kKindPrefix:
+    case kKindSuffix:
+    case kKindFoldPrefix:
+    case kKindFoldSuffix:
+      return 2;
+    case kKindExists:
+      return 5;
+    default:
+      return 0;
+  }
+}
+
+bool IsAnythingBut(MatcherType t) {
+  switch (t) {
+    case MatcherType::kAnythingButString:
+    case MatcherType::kAnythingButNumber:
+    case MatcherType::kAnythingButIgnoreCase:
+    case MatcherType::kAnythingButPrefix:
+    case MatcherType::kAnythingButSuffix:
+    case MatcherType::kAnythingButWildcard:
+      return true;
+    default:
+      return false;
+  }
+}
+
+struct CondSpec {
+  CondClass cls = kSingle;
+  uint8_t kind = 0;
+  uint8_t rank = 0;
+  bool has_absent = false;
+  bool needs_number = false;
+  std::string key;  // kSingle
+  std::string sig;  // kMulti, kGeneral
+};
+
+CondSpec Classify(const FieldCondition& fc) {
+  CondSpec spec;
+  bool all_indexable = true;
+  bool anything_but = false;
+  uint8_t worst = 0;
+  std::string key;
+  for (const Matcher& m : fc.matchers) {
+    uint8_t kind;
+    if (m.type == MatcherType::kAbsent) spec.has_absent = true;
+    if (IsAnythingBut(m.type)) anything_but = true;
+    if (m.type == MatcherType::kExactNumber || m.type == MatcherType::kNumeric ||
+        m.type == MatcherType::kAnythingButNumber) {
+      spec.needs_number = true;
+    }
+    if (IndexKeyOf(m, &kind, &key)) {
+      worst = std::max(worst, KindRank(kind));
+      if (fc.matchers.size() == 1) {
+        spec.kind = kind;
+        spec.key = key;
+      }
+    } else {
+      all_indexable = false;
+    }
+  }
+  if (all_indexable && !spec.has_absent && fc.matchers.size() == 1) {
+    spec.cls = kSingle;
+    spec.rank = worst;
+    return spec;
+  }
+  spec.key.clear();
+  spec.cls = all_indexable && !spec.has_absent ? kMulti : kGeneral;
+  spec.rank = spec.cls == kMulti ? static_cast<uint8_t>(worst + 1) : anything_but ? 6 : 4;
+  for (const Matcher& m : fc.matchers) {
+    spec.sig.push_back(static_cast<char>(m.type));
+    spec.sig += m.ToJson();
+    spec.sig.push_back('\0');
+  }
+  return spec;
 }
 
 template <typename T>
@@ -215,153 +504,478 @@ uint32_t Allocate(CowChunks<T>& table, std::vector<uint32_t>& free_list) {
   return static_cast<uint32_t>(table.size() - 1);
 }
 
-uint32_t GetOrCreateCond(RuleSetState& s, const FieldCondition& fc) {
-  std::string key = fc.path;
-  key.push_back('\0');
-  for (const Matcher& m : fc.matchers) {
-    key += m.ToJson();
-    key.push_back('\0');
-  }
-  if (const uint32_t* id = s.cond_by_key.Find(key)) {
-    ++s.conds.Mutable(*id).refs;
-    return *id;
-  }
-  uint32_t field;
-  auto fit = s.field_by_path.find(fc.path);
-  if (fit == s.field_by_path.end()) {
-    field = static_cast<uint32_t>(s.fields.size());
-    s.fields.push_back(std::make_shared<FieldIndex>());
-    s.field_paths.push_back(fc.path);
-    s.field_by_path.emplace(fc.path, field);
-    s.trie_dirty = true;
+// ---- Index chains (conditions and postings with the same hash) ----
+
+uint32_t NextInChain(const RuleSetState& s, uint32_t tagged) {
+  return (tagged & kPostingTag) ? s.postings[tagged & ~kPostingTag].chain : s.conds[tagged].chain;
+}
+
+void SetNextInChain(RuleSetState& s, uint32_t tagged, uint32_t next) {
+  if (tagged & kPostingTag) {
+    s.postings.Mutable(tagged & ~kPostingTag).chain = next;
   } else {
-    field = fit->second;
+    s.conds.Mutable(tagged).chain = next;
   }
-  uint32_t id = Allocate(s.conds, s.free_conds);
-  CondInfo& c = s.conds.Mutable(id);
-  c = CondInfo();
-  c.field = field;
-  c.live = true;
-  c.refs = 1;
-  c.matchers = fc.matchers;
-  c.key = key;
-  FieldIndex& fx = s.MutableField(field);
-  for (const Matcher& m : fc.matchers) {
-    if (m.type == MatcherType::kAbsent) c.has_absent = true;
-    IndexMatcher(fx, m, id, /*add=*/true);
+}
+
+void LinkIndex(RuleSetState& s, uint64_t h, uint32_t tagged) {
+  uint32_t& head = s.index.Mutable(h, kNone);
+  uint32_t old = head;
+  head = tagged;
+  SetNextInChain(s, tagged, old);
+}
+
+void UnlinkIndex(RuleSetState& s, uint64_t h, uint32_t tagged) {
+  const uint32_t* head = s.index.Find(h);
+  if (head == nullptr) return;
+  const uint32_t next = NextInChain(s, tagged);
+  if (*head == tagged) {
+    if (next == kNone) {
+      s.index.Erase(h);
+    } else {
+      s.index.Mutable(h, kNone) = next;
+    }
+    return;
   }
-  s.cond_by_key.Mutable(key) = id;
+  for (uint32_t prev = *head; prev != kNone;) {
+    uint32_t after = NextInChain(s, prev);
+    if (after == tagged) {
+      SetNextInChain(s, prev, next);
+      return;
+    }
+    prev = after;
+  }
+}
+
+// ---- Per-field key bookkeeping ----
+
+void AddKey(FieldIndex& fx, uint8_t kind, size_t len) {
+  ++fx.kinds[kind];
+  int slot = LenSlot(kind);
+  if (slot < 0) return;
+  auto& lens = fx.lens[slot];
+  auto it = std::lower_bound(lens.begin(), lens.end(), len,
+                             [](const LenCount& a, size_t l) { return a.len < l; });
+  if (it != lens.end() && it->len == len) {
+    ++it->count;
+  } else {
+    lens.insert(it, LenCount{static_cast<uint32_t>(len), 1});
+  }
+}
+
+void RemoveKey(FieldIndex& fx, uint8_t kind, size_t len) {
+  --fx.kinds[kind];
+  int slot = LenSlot(kind);
+  if (slot < 0) return;
+  auto& lens = fx.lens[slot];
+  auto it = std::lower_bound(lens.begin(), lens.end(), len,
+                             [](const LenCount& a, size_t l) { return a.len < l; });
+  if (it != lens.end() && it->len == len && --it->count == 0) lens.erase(it);
+}
+
+void AddPosting(RuleSetState& s, uint32_t f, uint8_t kind, const std::string& key, uint32_t c) {
+  uint64_t h = KeyHash(f, kind, key);
+  if (const uint32_t* head = s.index.Find(h)) {
+    for (uint32_t id = *head; id != kNone; id = NextInChain(s, id)) {
+      if (!(id & kPostingTag)) continue;
+      const Posting& p = s.postings[id & ~kPostingTag];
+      if (p.field == f && p.kind == kind && p.key == key) {
+        s.postings.Mutable(id & ~kPostingTag).conds.push_back(c);
+        return;
+      }
+    }
+  }
+  uint32_t id = Allocate(s.postings, s.free_postings);
+  {
+    Posting& p = s.postings.Mutable(id);
+    p = Posting();
+    p.field = f;
+    p.kind = kind;
+    p.key = SmallString(key);
+    p.conds.push_back(c);
+  }
+  LinkIndex(s, h, id | kPostingTag);
+  AddKey(s.MutableField(f), kind, key.size());
+}
+
+void RemovePosting(RuleSetState& s, uint32_t f, uint8_t kind, const std::string& key, uint32_t c) {
+  uint64_t h = KeyHash(f, kind, key);
+  const uint32_t* head = s.index.Find(h);
+  if (head == nullptr) return;
+  for (uint32_t id = *head; id != kNone; id = NextInChain(s, id)) {
+    if (!(id & kPostingTag)) continue;
+    const Posting& p = s.postings[id & ~kPostingTag];
+    if (p.field != f || p.kind != kind || !(p.key == key)) continue;
+    bool empty;
+    {
+      Posting& mp = s.postings.Mutable(id & ~kPostingTag);
+      mp.conds.erase_value(c);
+      empty = mp.conds.empty();
+    }
+    if (empty) {
+      UnlinkIndex(s, h, id);
+      s.postings.Mutable(id & ~kPostingTag) = Posting();
+      s.free_postings.push_back(id & ~kPostingTag);
+      RemoveKey(s.MutableField(f), kind, key.size());
+    }
+    return;
+  }
+}
+
+// ---- Conditions ----
+
+uint32_t FieldFor(RuleSetState& s, const std::string& path) {
+  auto it = s.field_by_path.find(path);
+  if (it != s.field_by_path.end()) return it->second;
+  uint32_t f = static_cast<uint32_t>(s.fields.size());
+  s.fields.push_back(std::make_shared<FieldIndex>());
+  s.field_paths.push_back(path);
+  s.field_by_path.emplace(path, f);
+  return f;
+}
+
+uint64_t CondHash(uint32_t f, const CondSpec& spec) {
+  return spec.cls == kSingle ? KeyHash(f, spec.kind, spec.key) : KeyHash(f, kKindCondSig, spec.sig);
+}
+
+uint32_t GetOrCreateCond(RuleSetState& s, const FieldCondition& fc) {
+  const uint32_t f = FieldFor(s, fc.path);
+  CondSpec spec = Classify(fc);
+  const uint64_t h = CondHash(f, spec);
+  if (const uint32_t* head = s.index.Find(h)) {
+    for (uint32_t id = *head; id != kNone; id = NextInChain(s, id)) {
+      if (id & kPostingTag) continue;
+      const CondInfo& c = s.conds[id];
+      if (c.field != f || c.cls != spec.cls) continue;
+      bool same =
+          spec.cls == kSingle ? c.kind == spec.kind && c.key == spec.key : c.body->sig == spec.sig;
+      if (same) {
+        ++s.conds.Mutable(id).refs;
+        return id;
+      }
+    }
+  }
+  const uint32_t id = Allocate(s.conds, s.free_conds);
+  {
+    CondInfo& c = s.conds.Mutable(id);
+    c = CondInfo();
+    c.field = f;
+    c.refs = 1;
+    c.cls = spec.cls;
+    c.kind = spec.kind;
+    c.rank = spec.rank;
+    c.has_absent = spec.has_absent;
+    c.needs_number = spec.needs_number;
+    if (spec.cls == kSingle) {
+      c.key = SmallString(spec.key);
+    } else {
+      auto body = std::make_shared<CondBody>();
+      body->matchers = fc.matchers;
+      body->sig = std::move(spec.sig);
+      c.body = std::move(body);
+    }
+  }
+  LinkIndex(s, h, id);
+  {
+    FieldIndex& fx = s.MutableField(f);
+    if (fx.conds++ == 0) {
+      s.trie_dirty = true;
+      ++s.live_fields;
+    }
+    if (spec.cls == kSingle) AddKey(fx, spec.kind, spec.key.size());
+  }
+  if (spec.cls == kMulti) {
+    std::string key;
+    for (const Matcher& m : fc.matchers) {
+      uint8_t kind;
+      if (IndexKeyOf(m, &kind, &key)) AddPosting(s, f, kind, key, id);
+    }
+  }
   return id;
 }
 
 void ReleaseCond(RuleSetState& s, uint32_t id) {
-  CondInfo& c = s.conds.Mutable(id);
-  if (--c.refs > 0) return;
+  if (--s.conds.Mutable(id).refs > 0) return;
+  const CondInfo c = s.conds[id];  // a copy: the table changes below
+  const uint64_t h = c.cls == kSingle ? KeyHash(c.field, c.kind, c.key.view())
+                                      : KeyHash(c.field, kKindCondSig, c.body->sig);
+  UnlinkIndex(s, h, id);
+  if (c.cls == kSingle) RemoveKey(s.MutableField(c.field), c.kind, c.key.size());
+  if (c.cls == kMulti) {
+    std::string key;
+    for (const Matcher& m : c.body->matchers) {
+      uint8_t kind;
+      if (IndexKeyOf(m, &kind, &key)) RemovePosting(s, c.field, kind, key, id);
+    }
+  }
   FieldIndex& fx = s.MutableField(c.field);
-  for (const Matcher& m : c.matchers) IndexMatcher(fx, m, id, /*add=*/false);
-  s.cond_by_key.Erase(c.key);
-  c = CondInfo();
+  if (--fx.conds == 0) {
+    s.trie_dirty = true;
+    --s.live_fields;
+  }
+  s.conds.Mutable(id) = CondInfo();
   s.free_conds.push_back(id);
+}
+
+// ---- Anchors ----
+
+void SetAnchor(RuleSetState& s, uint32_t b, uint32_t c) {
+  bool first_general;
+  {
+    CondInfo& ci = s.conds.Mutable(c);
+    ci.anchored.push_back(b);
+    first_general = ci.cls == kGeneral && ci.anchored.size() == 1;
+  }
+  s.branches.Mutable(b).anchor = c;
+  if (first_general) {
+    const CondInfo& ci = s.conds[c];
+    FieldIndex& fx = s.MutableField(ci.field);
+    fx.eager.push_back(EagerEntry{c, ci.body});
+    if (ci.needs_number) ++fx.eager_numbers;
+  }
+}
+
+void ClearAnchor(RuleSetState& s, uint32_t b, uint32_t c) {
+  bool last_general;
+  {
+    CondInfo& ci = s.conds.Mutable(c);
+    ci.anchored.erase_value(b);
+    last_general = ci.cls == kGeneral && ci.anchored.empty();
+  }
+  if (last_general) {
+    const CondInfo& ci = s.conds[c];
+    FieldIndex& fx = s.MutableField(ci.field);
+    for (size_t i = 0; i < fx.eager.size(); ++i) {
+      if (fx.eager[i].cond == c) {
+        fx.eager.erase(fx.eager.begin() + static_cast<ptrdiff_t>(i));
+        break;
+      }
+    }
+    if (ci.needs_number) --fx.eager_numbers;
+  }
+}
+
+// The required condition to anchor a branch on: best rank, then the fewest branches using it,
+// then the field with the most distinct conditions (likely the most selective).
+uint32_t ChooseAnchor(const RuleSetState& s, const uint32_t* req, size_t n) {
+  uint32_t best = kNone;
+  auto score = [&](uint32_t c) {
+    const CondInfo& ci = s.conds[c];
+    uint64_t fan = std::min<uint64_t>(ci.refs, 0xFFFFF);
+    uint64_t width = 0xFFFFFFF - std::min<uint64_t>(s.fields[ci.field]->conds, 0xFFFFFFF);
+    return (uint64_t{ci.rank} << 56) | (fan << 28) | width;
+  };
+  uint64_t best_score = UINT64_MAX;
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t sc = score(req[i]);
+    if (sc < best_score) {
+      best_score = sc;
+      best = req[i];
+    }
+  }
+  return best;
+}
+
+// ---- Branches ----
+
+uint64_t IdsHash(uint8_t kind, uint32_t extra, const uint32_t* ids, size_t n) {
+  return KeyHash(extra, kind,
+                 std::string_view(reinterpret_cast<const char*>(ids), n * sizeof(uint32_t)));
 }
 
 uint32_t GetOrCreateBranch(RuleSetState& s, const Branch& branch) {
   std::vector<uint32_t> ids;
-  for (const FieldCondition& fc : branch.fields) ids.push_back(GetOrCreateCond(s, fc));
-  std::string key(reinterpret_cast<const char*>(ids.data()), ids.size() * sizeof(uint32_t));
-  if (const uint32_t* id = s.branch_by_key.Find(key)) {
-    // The conditions were already referenced by this branch.
-    for (uint32_t c : ids) ReleaseCond(s, c);
-    ++s.branches.Mutable(*id).refs;
-    return *id;
+  std::vector<uint32_t> optional;
+  for (const FieldCondition& fc : branch.fields) {
+    uint32_t c = GetOrCreateCond(s, fc);
+    (s.conds[c].has_absent ? optional : ids).push_back(c);
   }
-  uint32_t id = Allocate(s.branches, s.free_branches);
-  BranchInfo& b = s.branches.Mutable(id);
-  b = BranchInfo();
-  b.live = true;
-  b.refs = 1;
-  b.key = key;
-  for (uint32_t c : ids) {
-    if (s.conds[c].has_absent) {
-      b.optional.push_back(c);
-    } else {
-      b.required.push_back(c);
-      s.conds.Mutable(c).branches.push_back(id);
+  const uint32_t n_required = static_cast<uint32_t>(ids.size());
+  ids.insert(ids.end(), optional.begin(), optional.end());
+  auto release_conds = [&] {
+    for (uint32_t c : ids) ReleaseCond(s, c);
+  };
+  const bool single = ids.size() == 1 && n_required == 1;
+  uint64_t h = 0;
+  if (single) {
+    uint32_t b = s.conds[ids[0]].single_branch;
+    if (b != kNone) {
+      release_conds();
+      ++s.branches.Mutable(b).refs;
+      return b;
+    }
+  } else {
+    h = IdsHash(kKindBranch, n_required, ids.data(), ids.size());
+    auto it = s.branch_by_hash.find(h);
+    for (uint32_t b = it == s.branch_by_hash.end() ? kNone : it->second; b != kNone;
+         b = s.branches[b].chain) {
+      const BranchInfo& bi = s.branches[b];
+      if (bi.n_required == n_required && bi.conds.size() == ids.size() &&
+          std::equal(ids.begin(), ids.end(), bi.conds.begin())) {
+        release_conds();
+        ++s.branches.Mutable(b).refs;
+        return b;
+      }
     }
   }
-  if (b.required.empty()) s.always_branches.push_back(id);
-  s.branch_by_key.Mutable(key) = id;
-  return id;
+  const uint32_t b = Allocate(s.branches, s.free_branches);
+  {
+    BranchInfo& bi = s.branches.Mutable(b);
+    bi = BranchInfo();
+    bi.refs = 1;
+    bi.n_required = n_required;
+    for (uint32_t c : ids) bi.conds.push_back(c);
+  }
+  if (single) {
+    s.conds.Mutable(ids[0]).single_branch = b;
+  } else {
+    auto [it, inserted] = s.branch_by_hash.try_emplace(h, b);
+    if (!inserted) {
+      s.branches.Mutable(b).chain = it->second;
+      it->second = b;
+    }
+  }
+  if (n_required == 0) {
+    s.always_branches.push_back(b);
+  } else {
+    SetAnchor(s, b, ChooseAnchor(s, ids.data(), n_required));
+  }
+  return b;
 }
 
-void ReleaseBranch(RuleSetState& s, uint32_t id) {
-  BranchInfo& b = s.branches.Mutable(id);
-  if (--b.refs > 0) return;
-  BranchInfo old = std::move(b);
-  b = BranchInfo();
-  for (uint32_t c : old.required) EraseValue(s.conds.Mutable(c).branches, id);
-  if (old.required.empty()) EraseValue(s.always_branches, id);
-  for (uint32_t c : old.required) ReleaseCond(s, c);
-  for (uint32_t c : old.optional) ReleaseCond(s, c);
-  s.branch_by_key.Erase(old.key);
-  s.free_branches.push_back(id);
+void ReleaseBranch(RuleSetState& s, uint32_t b) {
+  if (--s.branches.Mutable(b).refs > 0) return;
+  const BranchInfo bi = s.branches[b];
+  if (bi.conds.size() == 1 && bi.n_required == 1) {
+    s.conds.Mutable(bi.conds[0]).single_branch = kNone;
+  } else {
+    uint64_t h = IdsHash(kKindBranch, bi.n_required, bi.conds.data(), bi.conds.size());
+    auto it = s.branch_by_hash.find(h);
+    if (it != s.branch_by_hash.end()) {
+      if (it->second == b) {
+        if (bi.chain == kNone) {
+          s.branch_by_hash.erase(it);
+        } else {
+          it->second = bi.chain;
+        }
+      } else {
+        for (uint32_t prev = it->second; prev != kNone; prev = s.branches[prev].chain) {
+          if (s.branches[prev].chain == b) {
+            s.branches.Mutable(prev).chain = bi.chain;
+            break;
+          }
+        }
+      }
+    }
+  }
+  if (bi.n_required == 0) {
+    auto it = std::find(s.always_branches.begin(), s.always_branches.end(), b);
+    if (it != s.always_branches.end()) s.always_branches.erase(it);
+  } else {
+    ClearAnchor(s, b, bi.anchor);
+  }
+  for (uint32_t c : bi.conds) ReleaseCond(s, c);
+  s.branches.Mutable(b) = BranchInfo();
+  s.free_branches.push_back(b);
 }
 
 // ---- Matching ----
 
-struct LeafRec {
-  uint32_t field;
-  bool dead;
+struct Leaf {
   LeafValue value;
+  uint32_t field;
+  uint32_t next;                // next live leaf of the same field (set by Evaluate)
   uint32_t mem_begin, mem_len;  // into Scratch::membership
+  bool dead;
+  bool number_ready;
 };
 
+struct CondMark {
+  uint32_t sat = 0;                     // == epoch: satisfied by some value of this event
+  uint32_t checked = 0;                 // == epoch: an on-demand condition was evaluated
+  uint32_t hit_begin = 0, hit_len = 0;  // on-demand hits in Scratch::lazy_hits
+};
+
+struct FieldMark {
+  uint32_t epoch = 0;
+  uint32_t head = kNone, tail = kNone, count = 0;  // live leaves of the field
+};
+
+struct Frame {
+  simdjson::ondemand::object_iterator oit, oend;
+  simdjson::ondemand::array_iterator ait, aend;
+  uint64_t object = 0;  // object instance (for duplicate keys)
+  uint32_t node = 0;
+  int32_t array_id = 0;
+  int32_t index = 0;
+  int32_t last_node = -1;     // node record of the previous (undotted) key, for its leaf range
+  int32_t last_dotted = -1;   // Scratch::dotted entry of the previous dotted key
+  uint32_t dotted_begin = 0;  // this object's entries in Scratch::dotted
+  bool is_array = false;
+  bool pops_chain = false;  // this container pushed an entry on the membership chain
+};
+
+// Per-thread matching state, reused across events and rule sets: no allocation per event once
+// the buffers have grown.
 struct Scratch {
   simdjson::ondemand::parser parser;
   std::string buffer;
-  std::vector<LeafRec> leaves;
-  std::vector<std::pair<int32_t, int32_t>> membership;   // pool of (array id, index)
-  std::vector<std::pair<int32_t, int32_t>> chain;        // current path's memberships
-  std::vector<std::pair<uint32_t, uint32_t>> cond_hits;  // (condition, leaf)
-  std::vector<uint32_t> satisfied;
-  std::vector<uint32_t> candidates;
-  std::vector<uint32_t> cond_epoch, branch_epoch, branch_count, pattern_epoch, field_epoch,
-      field_leaves;
-  // Per trie node: object instance that last set it, and the leaf range of that occurrence.
-  std::vector<uint64_t> node_object;
-  std::vector<uint32_t> node_begin, node_end;
+  std::vector<Frame> stack;
+  std::vector<Leaf> leaves;
+  std::vector<std::pair<int32_t, int32_t>> membership;  // pool of (array id, index)
+  std::vector<std::pair<int32_t, int32_t>> chain;       // current path's memberships
+  std::vector<CondMark> cond;
+  std::vector<uint32_t> branch_seen, pattern_seen;
+  std::vector<FieldMark> field;
+  // Duplicate keys. Per trie node: the object instance whose undotted key last led there, and
+  // the leaf range of that occurrence. A dotted key ("a.b") can lead to the same node as nested
+  // keys of a child object, which would overwrite the node's record while the object is still
+  // open; dotted keys are therefore recorded per object, in `dotted`.
+  struct NodeRecord {
+    uint64_t object = 0;
+    uint32_t begin = 0, end = 0;
+  };
+  struct DottedRecord {
+    uint32_t node, begin, end;
+  };
+  std::vector<NodeRecord> node_record;
+  std::vector<DottedRecord> dotted;
+  std::vector<uint32_t> satisfied;   // conditions satisfied by indexed / eager evaluation
+  std::vector<uint32_t> candidates;  // branches to check
+  std::vector<std::pair<uint32_t, uint32_t>> hits;  // (condition, leaf), only with arrays
+  std::vector<uint32_t> lazy_hits;
+  std::string fold;
+  // Array-consistency search.
+  std::vector<uint32_t> opt_flat, opt_begin, opt_len, order, pick;
   uint64_t next_object = 1;
   uint32_t epoch = 0;
+  bool has_arrays = false;
   bool hits_sorted = false;
 
   void Begin(const RuleSetState& s) {
     leaves.clear();
     membership.clear();
     chain.clear();
-    cond_hits.clear();
     satisfied.clear();
     candidates.clear();
+    hits.clear();
+    lazy_hits.clear();
+    has_arrays = false;
     hits_sorted = false;
-    auto grow = [](std::vector<uint32_t>& v, size_t n) {
-      if (v.size() < n) v.resize(n, 0);
-    };
     if (++epoch == 0) {
-      for (auto* v : {&cond_epoch, &branch_epoch, &pattern_epoch, &field_epoch}) {
-        std::fill(v->begin(), v->end(), 0);
-      }
+      std::fill(cond.begin(), cond.end(), CondMark());
+      std::fill(branch_seen.begin(), branch_seen.end(), 0);
+      std::fill(pattern_seen.begin(), pattern_seen.end(), 0);
+      std::fill(field.begin(), field.end(), FieldMark());
       epoch = 1;
     }
-    grow(cond_epoch, s.conds.size());
-    grow(branch_epoch, s.branches.size());
-    grow(branch_count, s.branches.size());
-    grow(pattern_epoch, s.patterns.size());
-    grow(field_epoch, s.fields.size());
-    grow(field_leaves, s.fields.size());
+    if (cond.size() < s.conds.size()) cond.resize(s.conds.size());
+    if (branch_seen.size() < s.branches.size()) branch_seen.resize(s.branches.size(), 0);
+    if (pattern_seen.size() < s.patterns.size()) pattern_seen.resize(s.patterns.size(), 0);
+    if (field.size() < s.fields.size()) field.resize(s.fields.size());
     size_t nodes = s.trie->nodes.size();
-    if (node_object.size() < nodes) {
-      node_object.resize(nodes, 0);
-      node_begin.resize(nodes, 0);
-      node_end.resize(nodes, 0);
-    }
+    if (node_record.size() < nodes) node_record.resize(nodes);
+    dotted.clear();
   }
 };
 
@@ -375,15 +989,52 @@ absl::Status JsonError(simdjson::error_code e) {
       absl::StrCat("Malformed event JSON: ", simdjson::error_message(e)));
 }
 
-bool Compatible(const Scratch& sc, const LeafRec& a, const LeafRec& b) {
-  uint32_t n = std::min(a.mem_len, b.mem_len);
-  for (uint32_t i = 0; i < n; ++i) {
-    const auto& x = sc.membership[a.mem_begin + i];
-    const auto& y = sc.membership[b.mem_begin + i];
-    if (x.first != y.first) return true;
-    if (x.second != y.second) return false;
+// The raw bytes of a JSON string from `p` (just after its opening quote) up to its closing quote
+// or its first backslash, whichever comes first; and whether a '.' occurs before that. Reads up
+// to 15 bytes past the stop, which the padding after the event (SIMDJSON_PADDING) allows.
+struct StringScan {
+  size_t len;
+  bool escaped;  // stopped at a backslash
+  bool dotted;
+};
+
+inline StringScan ScanString(const char* p) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i dot = _mm_set1_epi8('.');
+  uint32_t dots = 0;
+  for (size_t off = 0;; off += 16) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + off));
+    const uint32_t stop = static_cast<uint32_t>(
+        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash))));
+    const uint32_t d = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, dot)));
+    if (stop != 0) {
+      const int i = __builtin_ctz(stop);
+      dots |= d & ((1u << i) - 1);
+      return {off + i, p[off + i] == '\\', dots != 0};
+    }
+    dots |= d;
   }
-  return true;
+#else
+  bool dotted = false;
+  size_t i = 0;
+  while (p[i] != '"' && p[i] != '\\') dotted |= p[i++] == '.';
+  return {i, p[i] == '\\', dotted};
+#endif
+}
+
+bool IsJsonSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+std::string_view TrimRight(std::string_view t) {
+  while (!t.empty() && IsJsonSpace(t.back())) t.remove_suffix(1);
+  return t;
+}
+
+void EnsureNumber(Leaf& leaf) {
+  if (leaf.number_ready) return;
+  leaf.number_ready = true;
+  if (leaf.value.type == LeafType::kNumber) leaf.value.number = ComparableNumber(leaf.value.text);
 }
 
 // Walks the event with an explicit stack, recording the values of used fields as leaves.
@@ -391,7 +1042,7 @@ absl::Status Walk(const RuleSetState& s, Scratch& sc, std::string_view event,
                   const MatchOptions& options) {
   namespace od = simdjson::ondemand;
   const PathTrie& trie = *s.trie;
-  size_t padded_size = event.size() + simdjson::SIMDJSON_PADDING;
+  const size_t padded_size = event.size() + simdjson::SIMDJSON_PADDING;
   if (sc.buffer.size() < padded_size) sc.buffer.resize(padded_size);
   std::memcpy(sc.buffer.data(), event.data(), event.size());
   std::memset(sc.buffer.data() + event.size(), 0, simdjson::SIMDJSON_PADDING);
@@ -404,339 +1055,456 @@ absl::Status Walk(const RuleSetState& s, Scratch& sc, std::string_view event,
     return e == simdjson::INCORRECT_TYPE ? absl::InvalidArgumentError("Event is not an object")
                                          : JsonError(e);
   }
-  struct Frame {
-    bool is_array = false;
-    bool pops_chain = false;  // this container pushed an entry on the membership chain
-    od::object_iterator oit, oend;
-    od::array_iterator ait, aend;
-    uint32_t node = 0;
-    int32_t array_id = 0;
-    int32_t index = 0;
-    uint64_t object = 0;
-    int32_t last_node = -1;
-  };
-  std::vector<Frame> stack;
+  std::vector<Frame>& stack = sc.stack;
+  stack.clear();
   int32_t next_array = 0;
-  auto push_object = [&](od::object obj, uint32_t node, bool pops) -> absl::Status {
-    Frame f;
+
+  auto push_object = [&](od::object obj, uint32_t node, bool pops) -> simdjson::error_code {
+    Frame& f = stack.emplace_back();
     f.node = node;
     f.pops_chain = pops;
     f.object = sc.next_object++;
-    if (auto e = obj.begin().get(f.oit)) return JsonError(e);
-    if (auto e = obj.end().get(f.oend)) return JsonError(e);
-    stack.push_back(f);
-    return absl::OkStatus();
+    f.dotted_begin = static_cast<uint32_t>(sc.dotted.size());
+    if (auto e = obj.begin().get(f.oit)) return e;
+    return obj.end().get(f.oend);
   };
-  auto push_array = [&](od::array arr, uint32_t node, bool pops) -> absl::Status {
-    Frame f;
+  auto push_array = [&](od::array arr, uint32_t node, bool pops) -> simdjson::error_code {
+    Frame& f = stack.emplace_back();
     f.is_array = true;
     f.node = node;
     f.pops_chain = pops;
     f.array_id = next_array++;
-    if (auto e = arr.begin().get(f.ait)) return JsonError(e);
-    if (auto e = arr.end().get(f.aend)) return JsonError(e);
-    stack.push_back(f);
-    return absl::OkStatus();
+    if (auto e = arr.begin().get(f.ait)) return e;
+    return arr.end().get(f.aend);
   };
-  // Handles one value at trie node `node`. Returns true in *descended if it pushed a frame.
-  auto visit = [&](od::value& v, uint32_t node, bool in_array, int32_t array_id, int32_t index,
-                   bool* descended) -> absl::Status {
-    *descended = false;
-    od::json_type type;
-    if (auto e = v.type().get(type)) return JsonError(e);
-    const PathTrie::Node& n = trie.nodes[node];
-    if (type == od::json_type::object || type == od::json_type::array) {
-      if (stack.size() >= options.max_depth) {
-        return absl::InvalidArgumentError("Event nesting exceeds the depth limit");
-      }
-      if (type == od::json_type::object && n.children.empty()) return absl::OkStatus();
-      if (in_array) sc.chain.emplace_back(array_id, index);
-      *descended = true;
-      if (type == od::json_type::object) {
-        od::object obj;
-        if (auto e = v.get_object().get(obj)) return JsonError(e);
-        return push_object(obj, node, in_array);
-      }
-      od::array arr;
-      if (auto e = v.get_array().get(arr)) return JsonError(e);
-      return push_array(arr, node, in_array);
+  // Moves the innermost container past its current element.
+  auto advance = [&] {
+    Frame& p = stack.back();
+    if (p.is_array) {
+      ++p.ait;
+      ++p.index;
+    } else {
+      ++p.oit;
     }
-    if (n.field < 0) return absl::OkStatus();
-    LeafRec leaf;
-    leaf.field = static_cast<uint32_t>(n.field);
-    leaf.dead = false;
-    leaf.mem_begin = static_cast<uint32_t>(sc.membership.size());
-    leaf.mem_len = static_cast<uint32_t>(sc.chain.size());
-    switch (type) {
-      case od::json_type::string: {
-        std::string_view sv;
-        if (auto e = v.get_string().get(sv)) return JsonError(e);
-        leaf.value.type = LeafType::kString;
-        leaf.value.text = sv;
-        break;
-      }
-      case od::json_type::number: {
-        std::string_view raw = v.raw_json_token();
-        while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' ||
-                                raw.back() == '\t')) {
-          raw.remove_suffix(1);
-        }
-        leaf.value.type = LeafType::kNumber;
-        leaf.value.text = raw;
-        if (s.fields[leaf.field]->number_users > 0) leaf.value.number = ComparableNumber(raw);
-        break;
-      }
-      case od::json_type::boolean: {
-        bool b;
-        if (auto e = v.get_bool().get(b)) return JsonError(e);
-        leaf.value.type = b ? LeafType::kTrue : LeafType::kFalse;
-        break;
-      }
-      default: {
-        bool is_null;
-        if (auto e = v.is_null().get(is_null)) return JsonError(e);
-        if (!is_null) return absl::InvalidArgumentError("Malformed event JSON");
-        leaf.value.type = LeafType::kNull;
-        break;
-      }
-    }
-    sc.membership.insert(sc.membership.end(), sc.chain.begin(), sc.chain.end());
-    sc.leaves.push_back(leaf);
-    return absl::OkStatus();
   };
 
-  if (auto st = push_object(root, 0, false); !st.ok()) return st;
+  if (auto e = push_object(root, 0, false)) return JsonError(e);
   while (!stack.empty()) {
     Frame& f = stack.back();
+    od::value v;
+    uint32_t node;
+    bool in_array;
+    int32_t array_id = 0, index = 0;
     if (f.is_array) {
       if (!(f.ait != f.aend)) {
         bool pops = f.pops_chain;
         stack.pop_back();
         if (pops) sc.chain.pop_back();
-        if (!stack.empty()) {
-          Frame& parent = stack.back();
-          if (parent.is_array) {
-            ++parent.ait;
-            ++parent.index;
-          } else {
-            ++parent.oit;
-          }
-        }
+        if (!stack.empty()) advance();
         continue;
       }
-      od::value v;
       if (auto e = (*f.ait).get(v)) return JsonError(e);
-      bool descended;
-      uint32_t node = f.node;
-      int32_t id = f.array_id, index = f.index;
-      if (auto st = visit(v, node, true, id, index, &descended); !st.ok()) return st;
-      if (!descended) {
-        Frame& g = stack.back();  // `f` may have been invalidated by push_back
-        ++g.ait;
-        ++g.index;
+      node = f.node;
+      in_array = true;
+      array_id = f.array_id;
+      index = f.index;
+    } else {
+      if (!(f.oit != f.oend)) {
+        const uint32_t end = static_cast<uint32_t>(sc.leaves.size());
+        if (f.last_node >= 0) sc.node_record[f.last_node].end = end;
+        if (f.last_dotted >= 0) sc.dotted[f.last_dotted].end = end;
+        sc.dotted.resize(f.dotted_begin);
+        bool pops = f.pops_chain;
+        stack.pop_back();
+        if (pops) sc.chain.pop_back();
+        if (!stack.empty()) advance();
+        continue;
       }
-      continue;
-    }
-    if (!(f.oit != f.oend)) {
-      if (f.last_node >= 0) sc.node_end[f.last_node] = static_cast<uint32_t>(sc.leaves.size());
-      bool pops = f.pops_chain;
-      stack.pop_back();
-      if (pops) sc.chain.pop_back();
-      if (!stack.empty()) {
-        Frame& parent = stack.back();
-        if (parent.is_array) {
-          ++parent.ait;
-          ++parent.index;
-        } else {
-          ++parent.oit;
+      od::field field;
+      if (auto e = (*f.oit).get(field)) return JsonError(e);
+      if (f.last_node >= 0) {
+        sc.node_record[f.last_node].end = static_cast<uint32_t>(sc.leaves.size());
+        f.last_node = -1;
+      }
+      if (f.last_dotted >= 0) {
+        sc.dotted[f.last_dotted].end = static_cast<uint32_t>(sc.leaves.size());
+        f.last_dotted = -1;
+      }
+      // The key, without a copy unless it has escapes; resolved in the trie segment by segment
+      // (a key may itself contain dots).
+      const char* key = field.key().raw();
+      StringScan scan = ScanString(key);
+      if (scan.escaped) {
+        std::string_view unescaped;
+        if (auto e = field.unescaped_key().get(unescaped)) return JsonError(e);
+        key = unescaped.data();
+        scan.len = unescaped.size();
+        scan.dotted = unescaped.find('.') != std::string_view::npos;
+      }
+      int32_t n;
+      if (!scan.dotted) {
+        n = trie.Find(f.node, key, scan.len);
+      } else {
+        std::string_view rest(key, scan.len);
+        n = static_cast<int32_t>(f.node);
+        while (true) {
+          size_t d = rest.find('.');
+          n = trie.Find(static_cast<uint32_t>(n), rest.data(),
+                        d == std::string_view::npos ? rest.size() : d);
+          if (n < 0 || d == std::string_view::npos) break;
+          rest.remove_prefix(d + 1);
         }
       }
+      if (n < 0) {
+        ++f.oit;  // no rule uses this field: skip its value unparsed
+        continue;
+      }
+      // Duplicate key in this object: the last occurrence wins.
+      const uint32_t begin = static_cast<uint32_t>(sc.leaves.size());
+      if (!scan.dotted) {
+        Scratch::NodeRecord& r = sc.node_record[n];
+        if (r.object == f.object) {
+          for (uint32_t i = r.begin; i < r.end; ++i) sc.leaves[i].dead = true;
+        }
+        r = {f.object, begin, begin};
+        f.last_node = n;
+      } else {
+        size_t k = f.dotted_begin;
+        while (k < sc.dotted.size() && sc.dotted[k].node != static_cast<uint32_t>(n)) ++k;
+        if (k == sc.dotted.size()) {
+          sc.dotted.push_back({static_cast<uint32_t>(n), begin, begin});
+        } else {
+          Scratch::DottedRecord& r = sc.dotted[k];
+          for (uint32_t i = r.begin; i < r.end; ++i) sc.leaves[i].dead = true;
+          r.begin = r.end = begin;
+        }
+        f.last_dotted = static_cast<int32_t>(k);
+      }
+      v = field.value();
+      node = static_cast<uint32_t>(n);
+      in_array = false;
+    }
+
+    // Visit `v` at trie node `node`.
+    const std::string_view tok = v.raw_json_token();
+    const char c = tok.empty() ? '\0' : tok[0];
+    const PathTrie::Node& tn = trie.nodes[node];
+    if (c == '{' || c == '[') {
+      if (stack.size() >= options.max_depth) {
+        return absl::InvalidArgumentError("Event nesting exceeds the depth limit");
+      }
+      if (c == '{' && tn.count == 0) {
+        advance();
+        continue;
+      }
+      if (in_array) sc.chain.emplace_back(array_id, index);
+      simdjson::error_code e;
+      if (c == '{') {
+        od::object obj;
+        e = v.get_object().get(obj);
+        if (!e) e = push_object(obj, node, in_array);
+      } else {
+        od::array arr;
+        e = v.get_array().get(arr);
+        if (!e) e = push_array(arr, node, in_array);
+      }
+      if (e) return JsonError(e);
       continue;
     }
-    od::field field;
-    if (auto e = (*f.oit).get(field)) return JsonError(e);
-    if (f.last_node >= 0) {
-      sc.node_end[f.last_node] = static_cast<uint32_t>(sc.leaves.size());
-      f.last_node = -1;
-    }
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key)) return JsonError(e);
-    // Resolve the key (which may itself contain dots) in the trie.
-    int32_t node = static_cast<int32_t>(f.node);
-    size_t start = 0;
-    while (node >= 0) {
-      size_t dot = key.find('.', start);
-      std::string_view seg =
-          key.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-      node = trie.Child(static_cast<uint32_t>(node), seg);
-      if (dot == std::string_view::npos) break;
-      start = dot + 1;
-    }
-    if (node < 0) {
-      ++f.oit;  // no rule uses this field: skip its value unparsed
+    if (tn.field < 0) {
+      advance();
       continue;
     }
-    // Duplicate key in this object: the last occurrence wins.
-    if (sc.node_object[node] == f.object) {
-      for (uint32_t i = sc.node_begin[node]; i < sc.node_end[node]; ++i) sc.leaves[i].dead = true;
+    Leaf& leaf = sc.leaves.emplace_back();
+    leaf.field = static_cast<uint32_t>(tn.field);
+    leaf.next = kNone;
+    leaf.dead = false;
+    leaf.number_ready = false;
+    leaf.mem_begin = static_cast<uint32_t>(sc.membership.size());
+    leaf.mem_len = static_cast<uint32_t>(sc.chain.size());
+    leaf.value.number.reset();
+    switch (c) {
+      case '"': {
+        StringScan scan = ScanString(tok.data() + 1);
+        std::string_view body(tok.data() + 1, scan.len);
+        if (scan.escaped) {
+          if (auto e = v.get_string().get(body)) return JsonError(e);
+        }
+        leaf.value.type = LeafType::kString;
+        leaf.value.text = body;
+        break;
+      }
+      case 't':
+        if (TrimRight(tok) != "true") return JsonError(simdjson::T_ATOM_ERROR);
+        leaf.value.type = LeafType::kTrue;
+        break;
+      case 'f':
+        if (TrimRight(tok) != "false") return JsonError(simdjson::F_ATOM_ERROR);
+        leaf.value.type = LeafType::kFalse;
+        break;
+      case 'n':
+        if (TrimRight(tok) != "null") return JsonError(simdjson::N_ATOM_ERROR);
+        leaf.value.type = LeafType::kNull;
+        break;
+      default:
+        if (c != '-' && (c < '0' || c > '9')) return JsonError(simdjson::TAPE_ERROR);
+        leaf.value.type = LeafType::kNumber;
+        leaf.value.text = TrimRight(tok);
+        break;
     }
-    sc.node_object[node] = f.object;
-    sc.node_begin[node] = static_cast<uint32_t>(sc.leaves.size());
-    sc.node_end[node] = sc.node_begin[node];
-    f.last_node = node;
-    bool descended;
-    if (auto st = visit(field.value(), static_cast<uint32_t>(node), false, 0, 0, &descended);
-        !st.ok()) {
-      return st;
+    if (!sc.chain.empty()) {
+      sc.membership.insert(sc.membership.end(), sc.chain.begin(), sc.chain.end());
     }
-    if (!descended) ++stack.back().oit;
+    advance();
   }
   return absl::OkStatus();
 }
 
-// Collects conditions satisfied by each leaf.
+inline void Hit(Scratch& sc, uint32_t c, uint32_t li) {
+  CondMark& m = sc.cond[c];
+  if (m.sat != sc.epoch) {
+    m.sat = sc.epoch;
+    sc.satisfied.push_back(c);
+  }
+  if (sc.has_arrays) sc.hits.emplace_back(c, li);
+}
+
+// Looks up (kind, field, key) in the index: hits the kSingle conditions and postings with
+// exactly that key.
+inline void Probe(const RuleSetState& s, Scratch& sc, uint32_t f, uint8_t kind,
+                  std::string_view key, uint32_t li) {
+  const uint32_t* head = s.index.Find(KeyHash(f, kind, key));
+  if (head == nullptr) return;
+  for (uint32_t id = *head; id != kNone;) {
+    if (id & kPostingTag) {
+      const Posting& p = s.postings[id & ~kPostingTag];
+      if (p.field == f && p.kind == kind && p.key == key) {
+        for (uint32_t c : p.conds) Hit(sc, c, li);
+      }
+      id = p.chain;
+    } else {
+      const CondInfo& c = s.conds[id];
+      if (c.cls == kSingle && c.field == f && c.kind == kind && c.key == key) Hit(sc, id, li);
+      id = c.chain;
+    }
+  }
+}
+
+// Evaluates the indexed and eager conditions on every live leaf; links each field's leaves.
 void Evaluate(const RuleSetState& s, Scratch& sc) {
   const uint32_t epoch = sc.epoch;
-  auto hit = [&](const Conds& cs, uint32_t leaf) {
-    for (uint32_t c : cs) {
-      sc.cond_hits.emplace_back(c, leaf);
-      if (sc.cond_epoch[c] != epoch) {
-        sc.cond_epoch[c] = epoch;
-        sc.satisfied.push_back(c);
-      }
-    }
-  };
-  for (uint32_t li = 0; li < sc.leaves.size(); ++li) {
-    const LeafRec& leaf = sc.leaves[li];
+  const uint32_t n = static_cast<uint32_t>(sc.leaves.size());
+  for (uint32_t li = 0; li < n; ++li) {
+    Leaf& leaf = sc.leaves[li];
     if (leaf.dead) continue;
-    if (sc.field_epoch[leaf.field] != epoch) {
-      sc.field_epoch[leaf.field] = epoch;
-      sc.field_leaves[leaf.field] = 0;
+    const uint32_t f = leaf.field;
+    FieldMark& fm = sc.field[f];
+    if (fm.epoch != epoch) {
+      fm.epoch = epoch;
+      fm.head = li;
+      fm.count = 0;
+    } else {
+      sc.leaves[fm.tail].next = li;
     }
-    ++sc.field_leaves[leaf.field];
-    const FieldIndex& fx = *s.fields[leaf.field];
+    fm.tail = li;
+    ++fm.count;
+    const FieldIndex& fx = *s.fields[f];
     const LeafValue& v = leaf.value;
     switch (v.type) {
       case LeafType::kString: {
-        if (const Conds* cs = fx.exact_strings.Find(v.text)) hit(*cs, li);
-        for (uint32_t len : fx.prefix_lens) {
-          if (len > v.text.size()) break;
-          if (const Conds* cs = fx.prefixes.Find(v.text.substr(0, len))) hit(*cs, li);
+        const std::string_view t = v.text;
+        if (fx.kinds[kKindString]) Probe(s, sc, f, kKindString, t, li);
+        for (const LenCount& lc : fx.lens[0]) {
+          if (lc.len > t.size()) break;
+          Probe(s, sc, f, kKindPrefix, t.substr(0, lc.len), li);
         }
-        for (uint32_t len : fx.suffix_lens) {
-          if (len > v.text.size()) break;
-          if (const Conds* cs = fx.suffixes.Find(v.text.substr(v.text.size() - len))) hit(*cs, li);
+        for (const LenCount& lc : fx.lens[1]) {
+          if (lc.len > t.size()) break;
+          Probe(s, sc, f, kKindSuffix, t.substr(t.size() - lc.len), li);
+        }
+        if (fx.NeedsFold()) {
+          sc.fold.resize(t.size());
+          for (size_t i = 0; i < t.size(); ++i) sc.fold[i] = AsciiLower(t[i]);
+          const std::string_view folded = sc.fold;
+          if (fx.kinds[kKindFold]) Probe(s, sc, f, kKindFold, folded, li);
+          for (const LenCount& lc : fx.lens[2]) {
+            if (lc.len > folded.size()) break;
+            Probe(s, sc, f, kKindFoldPrefix, folded.substr(0, lc.len), li);
+          }
+          for (const LenCount& lc : fx.lens[3]) {
+            if (lc.len > folded.size()) break;
+            Probe(s, sc, f, kKindFoldSuffix, folded.substr(folded.size() - lc.len), li);
+          }
+        }
+        if (fx.kinds[kKindIp]) {
+          if (std::optional<IpAddress> ip = ParseIpLiteral(t)) {
+            char buf[17];
+            Probe(s, sc, f, kKindIp, IpKey(*ip, buf), li);
+          }
         }
         break;
       }
       case LeafType::kNumber:
-        if (v.number) {
-          if (const Conds* cs = fx.exact_numbers.Find(NumberKey(*v.number))) hit(*cs, li);
+        if (fx.NeedsNumber()) {
+          EnsureNumber(leaf);
+          if (v.number && fx.kinds[kKindNumber]) {
+            char buf[8];
+            Probe(s, sc, f, kKindNumber, NumberKey(*v.number, buf), li);
+          }
         }
-        if (!fx.literal_numbers.empty()) {
-          if (const Conds* cs = fx.literal_numbers.Find(v.text)) hit(*cs, li);
-        }
+        if (fx.kinds[kKindLiteral]) Probe(s, sc, f, kKindLiteral, v.text, li);
         break;
       case LeafType::kTrue:
-        hit(fx.trues, li);
+        if (fx.kinds[kKindTrue]) Probe(s, sc, f, kKindTrue, kEmptyKey, li);
         break;
       case LeafType::kFalse:
-        hit(fx.falses, li);
+        if (fx.kinds[kKindFalse]) Probe(s, sc, f, kKindFalse, kEmptyKey, li);
         break;
       case LeafType::kNull:
-        hit(fx.nulls, li);
+        if (fx.kinds[kKindNull]) Probe(s, sc, f, kKindNull, kEmptyKey, li);
         break;
     }
-    hit(fx.exists, li);
-    for (const auto& [m, c] : fx.others) {
-      if (MatchesValue(m, v)) {
-        Conds one{c};
-        hit(one, li);
+    if (fx.kinds[kKindExists]) Probe(s, sc, f, kKindExists, kEmptyKey, li);
+    for (const EagerEntry& e : fx.eager) {
+      for (const Matcher& m : e.body->matchers) {
+        if (MatchesValue(m, v)) {
+          Hit(sc, e.cond, li);
+          break;
+        }
       }
     }
   }
 }
 
-// Checks exists:false conditions and array consistency for a branch whose required conditions
-// all hold. Returns false if they do not; ResourceExhausted if the search is too long.
-absl::StatusOr<bool> VerifyBranch(const RuleSetState& s, Scratch& sc, const BranchInfo& b,
-                                  const MatchOptions& options) {
-  const uint32_t epoch = sc.epoch;
-  auto leaves_at = [&](uint32_t field) {
-    return sc.field_epoch[field] == epoch ? sc.field_leaves[field] : 0;
-  };
-  if (sc.membership.empty()) {
-    // No value sits inside an array element: every choice is consistent.
-    for (uint32_t c : b.optional) {
-      if (sc.cond_epoch[c] != epoch && leaves_at(s.conds[c].field) > 0) return false;
+bool IsLazy(const CondInfo& c) { return c.cls == kGeneral && c.anchored.empty(); }
+
+uint32_t FieldCount(const Scratch& sc, uint32_t f) {
+  const FieldMark& fm = sc.field[f];
+  return fm.epoch == sc.epoch ? fm.count : 0;
+}
+
+// Evaluates an on-demand condition on the live leaves of its field, once per event.
+void EvaluateLazy(const RuleSetState& s, Scratch& sc, uint32_t c) {
+  CondMark& mark = sc.cond[c];
+  if (mark.checked == sc.epoch) return;
+  mark.checked = sc.epoch;
+  mark.hit_begin = static_cast<uint32_t>(sc.lazy_hits.size());
+  const CondInfo& ci = s.conds[c];
+  const FieldMark& fm = sc.field[ci.field];
+  if (fm.epoch == sc.epoch) {
+    for (uint32_t li = fm.head; li != kNone; li = sc.leaves[li].next) {
+      Leaf& leaf = sc.leaves[li];
+      if (ci.needs_number) EnsureNumber(leaf);
+      bool matched = false;
+      for (const Matcher& m : ci.body->matchers) {
+        if (MatchesValue(m, leaf.value)) {
+          matched = true;
+          break;
+        }
+      }
+      if (!matched) continue;
+      mark.sat = sc.epoch;
+      sc.lazy_hits.push_back(li);
+      if (!sc.has_arrays) break;  // one witness is enough without arrays
     }
-    return true;
   }
-  // General case: the same search as the reference interpreter, over the hits of each condition.
-  std::vector<uint32_t> conds = b.required;
-  conds.insert(conds.end(), b.optional.begin(), b.optional.end());
-  const size_t n = conds.size();
+  mark.hit_len = static_cast<uint32_t>(sc.lazy_hits.size()) - mark.hit_begin;
+}
+
+bool Satisfied(const RuleSetState& s, Scratch& sc, uint32_t c) {
+  if (IsLazy(s.conds[c])) EvaluateLazy(s, sc, c);
+  return sc.cond[c].sat == sc.epoch;
+}
+
+bool Compatible(const Scratch& sc, const Leaf& a, const Leaf& b) {
+  uint32_t n = std::min(a.mem_len, b.mem_len);
+  for (uint32_t i = 0; i < n; ++i) {
+    const auto& x = sc.membership[a.mem_begin + i];
+    const auto& y = sc.membership[b.mem_begin + i];
+    if (x.first != y.first) return true;
+    if (x.second != y.second) return false;
+  }
+  return true;
+}
+
+// Array consistency and exists:false for a branch whose required conditions all hold, when the
+// event has values inside arrays: the same search as the reference interpreter, over the hits of
+// each condition. 1 = consistent, 0 = not, -1 = budget exceeded.
+int Consistent(const RuleSetState& s, Scratch& sc, const BranchInfo& b,
+               const MatchOptions& options) {
+  const uint32_t epoch = sc.epoch;
+  const size_t n = b.conds.size();
   constexpr uint32_t kAbsent = UINT32_MAX;
-  std::vector<std::vector<uint32_t>> options_of(n);
   if (!sc.hits_sorted) {
-    std::sort(sc.cond_hits.begin(), sc.cond_hits.end());
+    std::sort(sc.hits.begin(), sc.hits.end());
     sc.hits_sorted = true;
   }
+  sc.opt_flat.clear();
+  sc.opt_begin.resize(n);
+  sc.opt_len.resize(n);
   for (size_t i = 0; i < n; ++i) {
-    uint32_t c = conds[i];
-    if (sc.cond_epoch[c] == epoch) {
-      auto it = std::lower_bound(sc.cond_hits.begin(), sc.cond_hits.end(),
-                                 std::pair<uint32_t, uint32_t>(c, 0));
-      for (; it != sc.cond_hits.end() && it->first == c; ++it) {
-        if (options_of[i].empty() || options_of[i].back() != it->second) {
-          options_of[i].push_back(it->second);
+    const uint32_t c = b.conds[i];
+    const size_t begin = sc.opt_flat.size();
+    if (IsLazy(s.conds[c])) {
+      const CondMark& m = sc.cond[c];
+      for (uint32_t k = 0; k < m.hit_len; ++k) sc.opt_flat.push_back(sc.lazy_hits[m.hit_begin + k]);
+    } else if (sc.cond[c].sat == epoch) {
+      auto it =
+          std::lower_bound(sc.hits.begin(), sc.hits.end(), std::pair<uint32_t, uint32_t>(c, 0));
+      for (; it != sc.hits.end() && it->first == c; ++it) {
+        if (sc.opt_flat.size() == begin || sc.opt_flat.back() != it->second) {
+          sc.opt_flat.push_back(it->second);
         }
       }
     }
-    if (i >= b.required.size()) options_of[i].push_back(kAbsent);
+    if (i >= b.n_required) sc.opt_flat.push_back(kAbsent);
+    sc.opt_begin[i] = static_cast<uint32_t>(begin);
+    sc.opt_len[i] = static_cast<uint32_t>(sc.opt_flat.size() - begin);
+    if (sc.opt_len[i] == 0) return 0;
   }
-  std::vector<size_t> order(n);
-  for (size_t i = 0; i < n; ++i) order[i] = i;
-  std::sort(order.begin(), order.end(),
-            [&](size_t x, size_t y) { return options_of[x].size() < options_of[y].size(); });
-  std::vector<size_t> pick(n, 0);
-  auto chosen = [&](size_t d) { return options_of[order[d]][pick[d]]; };
+  sc.order.resize(n);
+  for (size_t i = 0; i < n; ++i) sc.order[i] = static_cast<uint32_t>(i);
+  std::sort(sc.order.begin(), sc.order.end(),
+            [&](uint32_t x, uint32_t y) { return sc.opt_len[x] < sc.opt_len[y]; });
+  sc.pick.assign(n, 0);
+  auto chosen = [&](size_t d) {
+    uint32_t i = sc.order[d];
+    return sc.opt_flat[sc.opt_begin[i] + sc.pick[d]];
+  };
   size_t depth = 0;
   size_t steps = 0;
   while (true) {
-    if (++steps > options.max_consistency_steps) {
-      return absl::ResourceExhaustedError(
-          "Event too complex: array-consistency search exceeded its step budget");
-    }
+    if (++steps > options.max_consistency_steps) return -1;
     if (depth == n) {
       bool ok = true;
       for (size_t d = 0; d < n && ok; ++d) {
         if (chosen(d) != kAbsent) continue;
-        uint32_t field = s.conds[conds[order[d]]].field;
-        for (uint32_t li = 0; li < sc.leaves.size() && ok; ++li) {
-          const LeafRec& l = sc.leaves[li];
-          if (l.dead || l.field != field) continue;
+        const uint32_t field = s.conds[b.conds[sc.order[d]]].field;
+        const FieldMark& fm = sc.field[field];
+        if (fm.epoch != epoch) continue;
+        for (uint32_t li = fm.head; li != kNone && ok; li = sc.leaves[li].next) {
           bool compatible = true;
           for (size_t e = 0; e < n && compatible; ++e) {
-            if (chosen(e) != kAbsent) compatible = Compatible(sc, l, sc.leaves[chosen(e)]);
+            if (chosen(e) != kAbsent) {
+              compatible = Compatible(sc, sc.leaves[li], sc.leaves[chosen(e)]);
+            }
           }
           if (compatible) ok = false;
         }
       }
-      if (ok) return true;
+      if (ok) return 1;
       --depth;
-      ++pick[depth];
+      ++sc.pick[depth];
       continue;
     }
-    const auto& list = options_of[order[depth]];
-    if (pick[depth] >= list.size()) {
-      if (depth == 0) return false;
-      pick[depth] = 0;
+    if (sc.pick[depth] >= sc.opt_len[sc.order[depth]]) {
+      if (depth == 0) return 0;
+      sc.pick[depth] = 0;
       --depth;
-      ++pick[depth];
+      ++sc.pick[depth];
       continue;
     }
-    uint32_t cand = list[pick[depth]];
+    const uint32_t cand = chosen(depth);
     bool compatible = true;
     for (size_t d = 0; d < depth && compatible && cand != kAbsent; ++d) {
       if (chosen(d) != kAbsent) {
@@ -746,9 +1514,29 @@ absl::StatusOr<bool> VerifyBranch(const RuleSetState& s, Scratch& sc, const Bran
     if (compatible) {
       ++depth;
     } else {
-      ++pick[depth];
+      ++sc.pick[depth];
     }
   }
+}
+
+// Checks a candidate branch: its other required conditions, its exists:false conditions and
+// array consistency. 1 = matches, 0 = not, -1 = consistency budget exceeded.
+int CheckBranch(const RuleSetState& s, Scratch& sc, const BranchInfo& b,
+                const MatchOptions& options) {
+  for (uint32_t i = 0; i < b.n_required; ++i) {
+    const uint32_t c = b.conds[i];
+    if (c != b.anchor && !Satisfied(s, sc, c)) return 0;
+  }
+  for (uint32_t i = b.n_required; i < b.conds.size(); ++i) EvaluateLazy(s, sc, b.conds[i]);
+  if (!sc.has_arrays) {
+    // No value sits inside an array element: every choice is consistent.
+    for (uint32_t i = b.n_required; i < b.conds.size(); ++i) {
+      const uint32_t c = b.conds[i];
+      if (sc.cond[c].sat != sc.epoch && FieldCount(sc, s.conds[c].field) > 0) return 0;
+    }
+    return 1;
+  }
+  return Consistent(s, sc, b, options);
 }
 
 }  // namespace
@@ -761,7 +1549,7 @@ RuleSet::~RuleSet() = default;
 
 size_t RuleSet::rule_count() const { return state_->rule_count; }
 size_t RuleSet::pattern_count() const { return state_->pattern_count; }
-size_t RuleSet::field_count() const { return state_->fields.size(); }
+size_t RuleSet::field_count() const { return state_->live_fields; }
 
 absl::StatusOr<std::vector<RuleId>> RuleSet::Match(std::string_view event_json,
                                                    const MatchOptions& options) const {
@@ -781,35 +1569,49 @@ absl::Status RuleSet::MatchInto(std::string_view event_json, std::vector<RuleId>
   internal::Scratch& sc = internal::ThreadScratch();
   sc.Begin(s);
   if (auto st = internal::Walk(s, sc, event_json, options); !st.ok()) return st;
+  sc.has_arrays = !sc.membership.empty();
   internal::Evaluate(s, sc);
   const uint32_t epoch = sc.epoch;
   for (uint32_t c : sc.satisfied) {
-    for (uint32_t b : s.conds[c].branches) {
-      if (sc.branch_epoch[b] != epoch) {
-        sc.branch_epoch[b] = epoch;
-        sc.branch_count[b] = 0;
+    for (uint32_t b : s.conds[c].anchored) {
+      if (sc.branch_seen[b] != epoch) {
+        sc.branch_seen[b] = epoch;
+        sc.candidates.push_back(b);
       }
-      if (++sc.branch_count[b] == s.branches[b].required.size()) sc.candidates.push_back(b);
     }
   }
   sc.candidates.insert(sc.candidates.end(), s.always_branches.begin(), s.always_branches.end());
+  size_t emitted = 0;
+  bool need_sort = false;
   for (uint32_t b : sc.candidates) {
     const internal::BranchInfo& info = s.branches[b];
     bool any_new = false;
-    for (uint32_t p : info.patterns) any_new = any_new || sc.pattern_epoch[p] != epoch;
-    if (!any_new) continue;
-    auto ok = internal::VerifyBranch(s, sc, info, options);
-    if (!ok.ok()) return ok.status();
-    if (!*ok) continue;
     for (uint32_t p : info.patterns) {
-      if (sc.pattern_epoch[p] == epoch) continue;
-      sc.pattern_epoch[p] = epoch;
-      const auto& rules = s.patterns[p].rules;
-      out->insert(out->end(), rules.begin(), rules.end());
+      if (sc.pattern_seen[p] != epoch) {
+        any_new = true;
+        break;
+      }
+    }
+    if (!any_new) continue;
+    int ok = internal::CheckBranch(s, sc, info, options);
+    if (ok < 0) {
+      return absl::ResourceExhaustedError(
+          "Event too complex: array-consistency search exceeded its step budget");
+    }
+    if (ok == 0) continue;
+    for (uint32_t p : info.patterns) {
+      if (sc.pattern_seen[p] == epoch) continue;
+      sc.pattern_seen[p] = epoch;
+      const internal::PatternInfo& pi = s.patterns[p];
+      out->insert(out->end(), pi.rules.begin(), pi.rules.end());
+      ++emitted;
+      need_sort = need_sort || !pi.sorted;
     }
   }
-  std::sort(out->begin(), out->end());
-  out->erase(std::unique(out->begin(), out->end()), out->end());
+  if (emitted > 1 || need_sort) {
+    std::sort(out->begin(), out->end());
+    out->erase(std::unique(out->begin(), out->end()), out->end());
+  }
   return absl::OkStatus();
 }
 
@@ -821,55 +1623,118 @@ RuleSetBuilder& RuleSetBuilder::operator=(RuleSetBuilder&&) noexcept = default;
 size_t RuleSetBuilder::rule_count() const { return state_->rule_count; }
 
 absl::Status RuleSetBuilder::Add(RuleId id, const Pattern& pattern) {
+  using namespace internal;  // NOLINT(build/namespaces)
   RuleSetState& s = *state_;
-  if (s.conds.size() >= UINT32_MAX - 1024 || s.branches.size() >= UINT32_MAX - 1024) {
+  size_t fields = 0;
+  for (const Branch& b : pattern.branches()) fields += b.fields.size();
+  if (s.conds.size() + fields >= kMaxIds || s.postings.size() + 4 * fields >= kMaxIds ||
+      s.branches.size() + pattern.branches().size() >= kMaxIds || s.patterns.size() >= kMaxIds) {
     return absl::ResourceExhaustedError("Rule set is full");
   }
   Remove(id);
-  const std::string& key = pattern.canonical();
-  uint32_t p;
-  if (const uint32_t* existing = s.pattern_by_key.Find(key)) {
-    p = *existing;
-    s.patterns.Mutable(p).rules.push_back(id);
-  } else {
-    std::vector<uint32_t> branch_ids;
-    for (const internal::Branch& b : pattern.branches()) {
-      branch_ids.push_back(internal::GetOrCreateBranch(s, b));
+  std::vector<uint32_t> bids;
+  bids.reserve(pattern.branches().size());
+  for (const Branch& b : pattern.branches()) bids.push_back(GetOrCreateBranch(s, b));
+  std::sort(bids.begin(), bids.end());
+  for (size_t i = 1; i < bids.size();) {
+    if (bids[i] == bids[i - 1]) {
+      ReleaseBranch(s, bids[i]);
+      bids.erase(bids.begin() + static_cast<ptrdiff_t>(i));
+    } else {
+      ++i;
     }
-    p = internal::Allocate(s.patterns, s.free_patterns);
-    internal::PatternInfo& info = s.patterns.Mutable(p);
-    info = internal::PatternInfo();
-    info.live = true;
-    info.key = key;
-    info.rules.push_back(id);
-    info.branches = branch_ids;
-    for (uint32_t b : branch_ids) s.branches.Mutable(b).patterns.push_back(p);
-    s.pattern_by_key.Mutable(key) = p;
+  }
+  // Identical patterns have identical branch sets.
+  uint32_t p = kNone;
+  uint64_t h = 0;
+  if (bids.size() == 1) {
+    p = s.branches[bids[0]].single_pattern;
+  } else {
+    h = IdsHash(kKindPattern, 0, bids.data(), bids.size());
+    auto it = s.pattern_by_hash.find(h);
+    for (uint32_t q = it == s.pattern_by_hash.end() ? kNone : it->second; q != kNone;
+         q = s.patterns[q].chain) {
+      const PatternInfo& pi = s.patterns[q];
+      if (pi.branches.size() == bids.size() &&
+          std::equal(bids.begin(), bids.end(), pi.branches.begin())) {
+        p = q;
+        break;
+      }
+    }
+  }
+  if (p != kNone) {
+    for (uint32_t b : bids) ReleaseBranch(s, b);
+  } else {
+    p = Allocate(s.patterns, s.free_patterns);
+    {
+      PatternInfo& pi = s.patterns.Mutable(p);
+      pi = PatternInfo();
+      pi.live = true;
+      for (uint32_t b : bids) pi.branches.push_back(b);
+    }
+    for (uint32_t b : bids) s.branches.Mutable(b).patterns.push_back(p);
+    if (bids.size() == 1) {
+      s.branches.Mutable(bids[0]).single_pattern = p;
+    } else {
+      auto [it, inserted] = s.pattern_by_hash.try_emplace(h, p);
+      if (!inserted) {
+        s.patterns.Mutable(p).chain = it->second;
+        it->second = p;
+      }
+    }
     ++s.pattern_count;
   }
-  s.rule_to_pattern.Mutable(id) = p;
+  {
+    PatternInfo& pi = s.patterns.Mutable(p);
+    if (!pi.rules.empty() && id < pi.rules.back()) pi.sorted = false;
+    pi.rules.push_back(id);
+  }
+  s.rule_to_pattern[id] = p;
   ++s.rule_count;
   return absl::OkStatus();
 }
 
 bool RuleSetBuilder::Remove(RuleId id) {
+  using namespace internal;  // NOLINT(build/namespaces)
   RuleSetState& s = *state_;
-  const uint32_t* found = s.rule_to_pattern.Find(static_cast<uint64_t>(id));
-  if (found == nullptr) return false;
-  uint32_t p = *found;
-  s.rule_to_pattern.Erase(id);
+  auto found = s.rule_to_pattern.find(id);
+  if (found == s.rule_to_pattern.end()) return false;
+  const uint32_t p = found->second;
+  s.rule_to_pattern.erase(found);
   --s.rule_count;
-  internal::PatternInfo& info = s.patterns.Mutable(p);
-  auto it = std::find(info.rules.begin(), info.rules.end(), id);
-  if (it != info.rules.end()) info.rules.erase(it);
-  if (!info.rules.empty()) return true;
-  internal::PatternInfo old = std::move(info);
-  info = internal::PatternInfo();
-  for (uint32_t b : old.branches) {
-    internal::EraseValue(s.branches.Mutable(b).patterns, p);
-    internal::ReleaseBranch(s, b);
+  {
+    PatternInfo& pi = s.patterns.Mutable(p);
+    pi.rules.erase_value(id);
+    if (!pi.rules.empty()) return true;
   }
-  s.pattern_by_key.Erase(old.key);
+  const PatternInfo old = s.patterns[p];
+  if (old.branches.size() == 1) {
+    s.branches.Mutable(old.branches[0]).single_pattern = kNone;
+  } else {
+    uint64_t h = IdsHash(kKindPattern, 0, old.branches.data(), old.branches.size());
+    auto it = s.pattern_by_hash.find(h);
+    if (it != s.pattern_by_hash.end()) {
+      if (it->second == p) {
+        if (old.chain == kNone) {
+          s.pattern_by_hash.erase(it);
+        } else {
+          it->second = old.chain;
+        }
+      } else {
+        for (uint32_t prev = it->second; prev != kNone; prev = s.patterns[prev].chain) {
+          if (s.patterns[prev].chain == p) {
+            s.patterns.Mutable(prev).chain = old.chain;
+            break;
+          }
+        }
+      }
+    }
+  }
+  for (uint32_t b : old.branches) {
+    s.branches.Mutable(b).patterns.erase_value(p);
+    ReleaseBranch(s, b);
+  }
+  s.patterns.Mutable(p) = PatternInfo();
   s.free_patterns.push_back(p);
   --s.pattern_count;
   return true;
@@ -878,14 +1743,14 @@ bool RuleSetBuilder::Remove(RuleId id) {
 std::shared_ptr<const RuleSet> RuleSetBuilder::Build() {
   RuleSetState& s = *state_;
   if (s.trie_dirty) {
-    auto trie = std::make_shared<internal::PathTrie>();
-    for (size_t f = 0; f < s.field_paths.size(); ++f) {
-      trie->Insert(s.field_paths[f], static_cast<int32_t>(f));
+    std::vector<std::pair<std::string_view, uint32_t>> paths;
+    for (size_t f = 0; f < s.fields.size(); ++f) {
+      if (s.fields[f]->conds > 0) paths.emplace_back(s.field_paths[f], static_cast<uint32_t>(f));
     }
-    s.trie = std::move(trie);
+    s.trie = internal::PathTrie::Make(paths);
     s.trie_dirty = false;
   }
-  return std::shared_ptr<const RuleSet>(new RuleSet(std::make_unique<RuleSetState>(s)));
+  return std::shared_ptr<const RuleSet>(new RuleSet(s.Snapshot()));
 }
 
 absl::StatusOr<bool> MatchesOne(const Pattern& pattern, std::string_view event_json,

@@ -3,6 +3,9 @@
 // other rules in the set), and across incremental Add/Remove.
 
 #include <algorithm>
+#include <cstdio>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,9 +21,11 @@ namespace {
 
 // A small vocabulary makes collisions between patterns and events likely.
 const std::vector<std::string> kKeys = {"a", "b", "c", "a.b"};
-const std::vector<std::string> kStrings = {"x", "X",        "xy",     "yx",
-                                           "",  "10.0.0.1", "Straße", "STRASSE"};
-const std::vector<std::string> kNumbers = {"1", "1.0", "2", "-0", "3e2", "300", "0.5"};
+const std::vector<std::string> kStrings = {"x",  "X",        "xy",     "yx",
+                                           "",   "10.0.0.1", "Straße", "STRASSE",
+                                           "Xy", "a.b",      "::1",    "0:0:0:0:0:0:0:1"};
+const std::vector<std::string> kNumbers = {"1",   "1.0", "2",   "-0",
+                                           "3e2", "300", "0.5", "0.10000000000000001"};
 
 std::string Pick(const std::vector<std::string>& v) {
   return v[*rc::gen::inRange<size_t>(0, v.size())];
@@ -28,11 +33,28 @@ std::string Pick(const std::vector<std::string>& v) {
 
 std::string Quote(const std::string& s) { return "\"" + s + "\""; }
 
-std::string GenScalar() {
+// As Quote, but some ASCII characters are written as \uXXXX escapes (events only), so that the
+// walker's escaped-string paths are exercised.
+std::string QuoteEvent(const std::string& s) {
+  if (*rc::gen::inRange(0, 4) != 0) return Quote(s);
+  std::string out = "\"";
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) < 0x80 && *rc::gen::inRange(0, 2) == 0) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned char>(c));
+      out += buf;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out + "\"";
+}
+
+std::string GenScalar(bool event = false) {
   switch (*rc::gen::inRange(0, 5)) {
     case 0:
     case 1:
-      return Quote(Pick(kStrings));
+      return event ? QuoteEvent(Pick(kStrings)) : Quote(Pick(kStrings));
     case 2:
       return Pick(kNumbers);
     case 3:
@@ -43,7 +65,7 @@ std::string GenScalar() {
 }
 
 std::string GenMatcher() {
-  switch (*rc::gen::inRange(0, 14)) {
+  switch (*rc::gen::inRange(0, 22)) {
     case 0:
     case 1:
       return GenScalar();
@@ -69,6 +91,22 @@ std::string GenMatcher() {
       return "{\"prefix\":{\"equals-ignore-case\":\"X\"}}";
     case 12:
       return "{\"anything-but\":{\"prefix\":\"x\"}}";
+    case 13:
+      return "{\"suffix\":{\"equals-ignore-case\":" + Quote(Pick(kStrings)) + "}}";
+    case 14:
+      return "{\"anything-but\":{\"suffix\":" + Quote(Pick(kStrings)) + "}}";
+    case 15:
+      return "{\"anything-but\":{\"equals-ignore-case\":[" + Quote(Pick(kStrings)) + "]}}";
+    case 16:
+      return "{\"anything-but\":{\"wildcard\":\"*y\"}}";
+    case 17:
+      return "{\"exactly\":" + Quote(Pick(kStrings)) + "}";
+    case 18:
+      return "{\"prefix\":" + Quote(Pick(kStrings)) + "}";
+    case 19:
+      return "{\"cidr\":\"::/127\"}";
+    case 20:
+      return "{\"numeric\":[\">=\",1]}";
     default:
       return "{\"numeric\":[\"=\"," + Pick(kNumbers) + "]}";
   }
@@ -98,7 +136,7 @@ std::string GenPatternObject(int depth) {
 
 std::string GenEventValue(int depth) {
   int kind = depth < 3 ? *rc::gen::inRange(0, 6) : 0;
-  if (kind <= 2) return GenScalar();
+  if (kind <= 2) return GenScalar(/*event=*/true);
   if (kind == 3) {
     int n = *rc::gen::inRange(0, 4);
     std::string out = "[";
@@ -108,7 +146,7 @@ std::string GenEventValue(int depth) {
   int n = *rc::gen::inRange(0, 4);
   std::string out = "{";
   for (int i = 0; i < n; ++i) {
-    out += (i ? "," : "") + Quote(Pick(kKeys)) + ":" + GenEventValue(depth + 1);
+    out += (i ? "," : "") + QuoteEvent(Pick(kKeys)) + ":" + GenEventValue(depth + 1);
   }
   return out + "}";
 }
@@ -117,7 +155,7 @@ std::string GenEvent() {
   int n = *rc::gen::inRange(0, 5);
   std::string out = "{";
   for (int i = 0; i < n; ++i) {
-    out += (i ? "," : "") + Quote(Pick(kKeys)) + ":" + GenEventValue(1);
+    out += (i ? "," : "") + QuoteEvent(Pick(kKeys)) + ":" + GenEventValue(1);
   }
   return out + "}";
 }
@@ -151,6 +189,123 @@ RC_GTEST_PROP(RuleSetProperty, AgreesWithInterpreter, ()) {
       }
     }
   }
+}
+
+// Checks every rule of `set` against the interpreter on `event`.
+void CheckSet(const RuleSet& set, const std::vector<std::pair<RuleId, Pattern>>& rules,
+              const std::string& event) {
+  auto ids = set.Match(event);
+  RC_ASSERT(ids.ok());
+  RC_ASSERT(std::is_sorted(ids->begin(), ids->end()));
+  size_t expected = 0;
+  for (const auto& [id, pattern] : rules) {
+    auto want = internal::InterpretJson(pattern, event, nullptr);
+    RC_ASSERT(want.ok());
+    expected += *want;
+    bool got = std::binary_search(ids->begin(), ids->end(), id);
+    if (got != *want) {
+      RC_FAIL("rule " + std::to_string(id) + " pattern " + pattern.canonical() + " event " + event +
+              " compiled " + (got ? "true" : "false"));
+    }
+  }
+  RC_ASSERT(ids->size() == expected);
+}
+
+// Many rules in one set: conditions shared between rules, branches anchored on different
+// conditions, postings with several conditions, on-demand conditions.
+RC_GTEST_PROP(RuleSetProperty, ManyRulesAgreeWithInterpreter, ()) {
+  std::vector<std::pair<RuleId, Pattern>> rules;
+  int n = *rc::gen::inRange(30, 150);
+  RuleSetBuilder builder;
+  for (int i = 0; i < n; ++i) {
+    auto p = ParsePattern(GenPatternObject(0), LibraryParseOptions());
+    if (!p.ok()) continue;
+    RuleId id = *rc::gen::inRange<RuleId>(0, 1000);
+    bool replaced = false;
+    for (auto& [rid, pattern] : rules) {
+      if (rid == id) {
+        pattern = *p;
+        replaced = true;
+      }
+    }
+    if (!replaced) rules.emplace_back(id, *p);
+    RC_ASSERT(builder.Add(id, *p).ok());
+  }
+  auto set = builder.Build();
+  RC_ASSERT(set->rule_count() == rules.size());
+  for (int e = 0; e < 10; ++e) CheckSet(*set, rules, GenEvent());
+}
+
+// Random Add / Remove / Build sequences: every snapshot keeps answering for the rules it was
+// built from, whatever the builder does afterwards.
+RC_GTEST_PROP(RuleSetProperty, SnapshotsSurviveLaterChanges, ()) {
+  RuleSetBuilder builder;
+  std::map<RuleId, Pattern> model;
+  std::vector<std::pair<std::shared_ptr<const RuleSet>, std::vector<std::pair<RuleId, Pattern>>>>
+      snapshots;
+  int steps = *rc::gen::inRange(5, 60);
+  for (int i = 0; i < steps; ++i) {
+    int op = *rc::gen::inRange(0, 10);
+    RuleId id = *rc::gen::inRange<RuleId>(0, 25);
+    if (op < 6) {
+      auto p = ParsePattern(GenPatternObject(0), LibraryParseOptions());
+      if (!p.ok()) continue;
+      RC_ASSERT(builder.Add(id, *p).ok());
+      model.insert_or_assign(id, *p);
+    } else if (op < 8) {
+      RC_ASSERT(builder.Remove(id) == (model.erase(id) > 0));
+    } else {
+      snapshots.emplace_back(builder.Build(),
+                             std::vector<std::pair<RuleId, Pattern>>(model.begin(), model.end()));
+    }
+  }
+  snapshots.emplace_back(builder.Build(),
+                         std::vector<std::pair<RuleId, Pattern>>(model.begin(), model.end()));
+  for (int e = 0; e < 4; ++e) {
+    std::string event = GenEvent();
+    for (const auto& [set, rules] : snapshots) {
+      RC_ASSERT(set->rule_count() == rules.size());
+      CheckSet(*set, rules, event);
+    }
+  }
+}
+
+TEST(RuleSet, EscapedKeysAndValues) {
+  RuleSetBuilder builder;
+  ASSERT_TRUE(builder.Add(1, *ParsePattern(R"({"ab": ["xy"]})")).ok());
+  ASSERT_TRUE(builder.Add(2, *ParsePattern(R"({"a": {"b": [{"prefix": "x\\"}]}})")).ok());
+  ASSERT_TRUE(builder.Add(3, *ParsePattern(R"({"q\"k": [{"suffix": "\""}]})")).ok());
+  auto set = builder.Build();
+  EXPECT_EQ(*set->Match(R"({"\u0061b": "x\u0079"})"), std::vector<RuleId>{1});
+  EXPECT_EQ(*set->Match(R"({"a\u002eb": "x\\z"})"), std::vector<RuleId>{2});
+  EXPECT_EQ(*set->Match(R"({"a": {"b": "x\\"}})"), std::vector<RuleId>{2});
+  EXPECT_EQ(*set->Match(R"({"q\"k": "say \"hi\""})"), std::vector<RuleId>{3});
+  EXPECT_TRUE(set->Match(R"({"ab": "x\q"})").status().code() == absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(set->Match(R"({"ab": tru})").ok());
+  EXPECT_FALSE(set->Match(R"({"ab": nul})").ok());
+}
+
+TEST(RuleSet, ManyRulesOnOneField) {
+  // 3,000 exact rules, prefixes of several lengths, ignore-case and numeric ranges on one field.
+  RuleSetBuilder builder;
+  RuleId id = 0;
+  for (int i = 0; i < 1000; ++i) {
+    std::string v = std::to_string(i * 7);
+    ASSERT_TRUE(builder.Add(id++, *ParsePattern(R"({"f": [")" + v + R"("]})")).ok());
+    ASSERT_TRUE(builder.Add(id++, *ParsePattern(R"({"f": [{"prefix": ")" + v + R"("}]})")).ok());
+    ASSERT_TRUE(builder
+                    .Add(id++, *ParsePattern(R"({"n": [{"numeric": [">", )" + v + R"(, "<=", )" +
+                                             std::to_string(i * 7 + 3) + "]}]}"))
+                    .ok());
+  }
+  auto set = builder.Build();
+  auto ids = set->Match(R"({"f": "7000", "n": 7002})");
+  ASSERT_TRUE(ids.ok());
+  // Exact "7000" would be i = 1000 (absent). Prefixes of "7000": "7", "70", "700" (i = 1, 10,
+  // 100). The numeric range containing 7002 would be i = 1000 (absent).
+  std::vector<RuleId> want = {1 * 3 + 1, 10 * 3 + 1, 100 * 3 + 1};
+  EXPECT_EQ(*ids, want);
+  EXPECT_EQ(set->rule_count(), 3000u);
 }
 
 TEST(RuleSet, SnapshotsAreIndependent) {
@@ -201,6 +356,19 @@ TEST(RuleSet, DuplicateEventKeysLastWins) {
   auto set = builder.Build();
   EXPECT_EQ(set->Match(R"({"a": "y", "a": "x"})")->size(), 1u);
   EXPECT_EQ(set->Match(R"({"a": "x", "a": "y"})")->size(), 0u);
+}
+
+TEST(RuleSet, DuplicateDottedKeysLastWins) {
+  // The nested "a": {"b": ...} between the two "a.b" keys must not hide the first "a.b" from
+  // the duplicate check (found by the property test).
+  auto p = ParsePattern(R"({"a.b": [{"anything-but": ["x"]}]})");
+  RuleSetBuilder builder;
+  ASSERT_TRUE(builder.Add(1, *p).ok());
+  auto set = builder.Build();
+  const std::string event = R"({"a.b": 1, "a": {"b": {}}, "a.b": "x"})";
+  EXPECT_EQ(set->Match(event)->size(), 0u);
+  EXPECT_FALSE(*internal::InterpretJson(*p, event, nullptr));
+  EXPECT_EQ(set->Match(R"({"a.b": "x", "a": {"b": 2}, "a.b": "x"})")->size(), 1u);
 }
 
 }  // namespace

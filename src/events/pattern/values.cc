@@ -4,7 +4,9 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
@@ -16,59 +18,80 @@ absl::Status Error(const std::string& message) {
 }
 
 // A decimal number as (sign, significant digits without leading/trailing zeros, exponent) with
-// value 0.DIGITS x 10^exponent. Zero has no digits and no sign.
-struct Decimal {
+// value 0.DIGITS x 10^exponent; zero has no digits and no sign. At most kMaxDigits significant
+// digits are kept; more is reported as kTooLong (such a text is never the shortest form of a
+// double, which has at most 17).
+struct ShortDecimal {
+  static constexpr int kMaxDigits = 20;
   bool negative = false;
-  std::string digits;
+  int n = 0;
+  char digits[kMaxDigits];
   int64_t exponent = 0;
-  bool operator==(const Decimal&) const = default;
+  bool operator==(const ShortDecimal& o) const {
+    return negative == o.negative && n == o.n && exponent == o.exponent &&
+           std::memcmp(digits, o.digits, n) == 0;
+  }
 };
 
-// Parses a JSON-number-like text (also accepts what std::to_chars writes). False if malformed.
-bool ParseDecimal(std::string_view s, Decimal& out) {
+enum class DecimalResult { kOk, kMalformed, kTooLong };
+
+// Parses a JSON-number-like text (also accepts what std::to_chars writes).
+DecimalResult ParseShortDecimal(std::string_view s, ShortDecimal& out) {
   size_t i = 0;
-  out = Decimal();
+  out = ShortDecimal();
   bool negative = false;
   if (i < s.size() && (s[i] == '-' || s[i] == '+')) negative = s[i++] == '-';
-  std::string digits;
-  int64_t point = 0;  // digits before the decimal point
+  int n = 0;
+  int zeros = 0;  // trailing zeros seen after the last non-zero digit, not yet stored
+  bool too_long = false;
+  int64_t point = 0;
   bool seen_point = false, any_digit = false;
   for (; i < s.size(); ++i) {
     char c = s[i];
     if (c >= '0' && c <= '9') {
       any_digit = true;
-      if (digits.empty() && c == '0') {
-        if (seen_point) --point;  // leading zero after the point shifts the exponent
+      if (n == 0 && zeros == 0 && c == '0') {
+        if (seen_point) --point;
         continue;
       }
-      digits.push_back(c);
       if (!seen_point) ++point;
+      if (c == '0') {
+        ++zeros;
+        continue;
+      }
+      if (n + zeros + 1 > ShortDecimal::kMaxDigits) {
+        too_long = true;
+      } else {
+        for (; zeros > 0; --zeros) out.digits[n++] = '0';
+        out.digits[n++] = c;
+      }
+      zeros = 0;
     } else if (c == '.' && !seen_point) {
       seen_point = true;
     } else {
       break;
     }
   }
-  if (!any_digit) return false;
+  if (!any_digit) return DecimalResult::kMalformed;
   int64_t exp = 0;
   if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
     ++i;
     bool eneg = false;
     if (i < s.size() && (s[i] == '-' || s[i] == '+')) eneg = s[i++] == '-';
-    if (i >= s.size()) return false;
+    if (i >= s.size()) return DecimalResult::kMalformed;
     for (; i < s.size(); ++i) {
-      if (s[i] < '0' || s[i] > '9') return false;
+      if (s[i] < '0' || s[i] > '9') return DecimalResult::kMalformed;
       if (exp < 100000000) exp = exp * 10 + (s[i] - '0');
     }
     if (eneg) exp = -exp;
   }
-  if (i != s.size()) return false;
-  while (!digits.empty() && digits.back() == '0') digits.pop_back();
-  if (digits.empty()) return true;  // zero
+  if (i != s.size()) return DecimalResult::kMalformed;
+  if (too_long) return DecimalResult::kTooLong;
+  if (n == 0) return DecimalResult::kOk;  // zero
   out.negative = negative;
-  out.digits = std::move(digits);
+  out.n = n;
   out.exponent = point + exp;
-  return true;
+  return DecimalResult::kOk;
 }
 
 }  // namespace
@@ -80,11 +103,18 @@ std::optional<double> ComparableNumber(std::string_view text) {
   double value = 0;
   auto [ptr, ec] = std::from_chars(begin, end, value);
   if (ec != std::errc() || ptr != end || !std::isfinite(value)) return std::nullopt;
+  ShortDecimal a;
+  if (ParseShortDecimal(text, a) != DecimalResult::kOk) return std::nullopt;
+  // A decimal of at most 15 significant digits is the shortest form of its nearest normal
+  // double (DBL_DIG): two such decimals are more than one ulp apart.
+  if (a.n == 0 || (a.n <= 15 && std::fabs(value) >= std::numeric_limits<double>::min())) {
+    return value;
+  }
   char buf[64];
   auto res = std::to_chars(buf, buf + sizeof(buf), value);
   if (res.ec != std::errc()) return std::nullopt;
-  Decimal a, b;
-  if (!ParseDecimal(text, a) || !ParseDecimal(std::string_view(buf, res.ptr - buf), b)) {
+  ShortDecimal b;
+  if (ParseShortDecimal(std::string_view(buf, res.ptr - buf), b) != DecimalResult::kOk) {
     return std::nullopt;
   }
   if (!(a == b)) return std::nullopt;
@@ -398,7 +428,7 @@ IgnoreCase CompileIgnoreCase(std::string_view s) {
 bool IgnoreCaseMatches(const IgnoreCase& p, std::string_view value, IgnoreCaseMode mode) {
   // Set of reachable offsets into `value` (from the front, or from the back for suffixes).
   // Each step has at most two alternatives, and offsets only grow, so the set stays tiny.
-  std::vector<size_t> frontier{0}, next;
+  absl::InlinedVector<size_t, 8> frontier{0}, next;
   const size_t n = p.alternatives.size();
   for (size_t k = 0; k < n && !frontier.empty(); ++k) {
     const auto& alt =
