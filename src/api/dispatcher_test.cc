@@ -357,7 +357,7 @@ TEST_F(DispatcherTest, HandlerExceptionsAndInternalErrorsDoNotLeak) {
   EXPECT_THAT(r.body, Not(HasSubstr(".cc")));
 }
 
-TEST_F(DispatcherTest, QueryErrorsAndUnsupportedProtocolsAnswerInKind) {
+TEST_F(DispatcherTest, QueryAndCborAnswerInKind) {
   HttpRequest q;
   q.method = "POST";
   q.target = "/";
@@ -371,14 +371,21 @@ TEST_F(DispatcherTest, QueryErrorsAndUnsupportedProtocolsAnswerInKind) {
 
   HttpRequest cbor;
   cbor.method = "POST";
-  cbor.target = "/service/GraniteServiceVersion20100801/operation/DescribeAlarms";
+  cbor.target = "/service/GraniteServiceVersion20100801/operation/ListDashboards";
   cbor.headers = {{"smithy-protocol", "rpc-v2-cbor"},
                   {"Content-Type", "application/cbor"},
                   {"Authorization", Auth("monitoring")}};
   r = dispatcher().Handle(cbor);
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(Header(r, "x-amzn-query-error"), "InvalidAction;Sender");
+  EXPECT_EQ(Header(r, "smithy-protocol"), "rpc-v2-cbor");
   EXPECT_EQ(services_.calls(), 0);
+
+  cbor.target = "/service/GraniteServiceVersion20100801/operation/DescribeAlarms";
+  r = dispatcher().Handle(cbor);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(Header(r, "Content-Type"), "application/cbor");
+  EXPECT_EQ(services_.calls(), 1);
 }
 
 TEST_F(DispatcherTest, ThrottlesPerAccountWhenConfigured) {
@@ -535,11 +542,13 @@ def call(name, fn):
                                "status": e.response["ResponseMetadata"]["HTTPStatusCode"],
                                "request_id": e.response["ResponseMetadata"].get("RequestId", "")}}
 
-call("put", lambda: cw.put_metric_alarm(
+# botocore's RPC v2 parser sets RequestId only for operations with an output: read the header.
+request_id = lambda metadata: metadata["HTTPHeaders"].get("x-amzn-requestid", "")
+call("put", lambda: request_id(cw.put_metric_alarm(
     AlarmName="cpu-high", MetricName="CPUUtilization", Namespace="AWS/EC2", Statistic="Average",
     AlarmActions=["arn:aws:ssm-incidents::111122223333:responseplan/myplan"],
     Dimensions=[{"Name": "InstanceId", "Value": "i-123"}], Period=60, EvaluationPeriods=3,
-    Threshold=80.0, ComparisonOperator="GreaterThanThreshold")["ResponseMetadata"]["RequestId"])
+    Threshold=80.0, ComparisonOperator="GreaterThanThreshold")["ResponseMetadata"]))
 def describe():
     a = cw.describe_alarms(AlarmNames=["cpu-high"])["MetricAlarms"][0]
     return [a["AlarmName"], a["StateUpdatedTimestamp"].isoformat(), a["Threshold"],
@@ -694,9 +703,8 @@ TEST_F(RealClientTest, CloudWatchQueryFromDebianBoto3) {
   CheckCloudWatch("/usr/bin/python3", endpoint_, "query", services_);
 }
 
-// Current botocore (not a Debian package; used when present on PATH) lists JSON 1.0 with
-// awsQueryCompatible errors among CloudWatch's protocols. It prefers RPC v2 CBOR, which klaxon
-// does not speak yet, so the test forces JSON.
+// Current botocore (not a Debian package; used when present on PATH) prefers RPC v2 CBOR for
+// CloudWatch and also lists JSON 1.0 with awsQueryCompatible errors: both are tested.
 TEST_F(RealClientTest, CloudWatchJson10FromCurrentBoto3) {
   int code = -1;
   std::string protocols = RunCommand(
@@ -707,6 +715,18 @@ TEST_F(RealClientTest, CloudWatchJson10FromCurrentBoto3) {
     GTEST_SKIP() << "no botocore with JSON 1.0 for CloudWatch on PATH";
   }
   CheckCloudWatch("python3", endpoint_, "json", services_, "json");
+}
+
+TEST_F(RealClientTest, CloudWatchRpcV2CborFromCurrentBoto3) {
+  int code = -1;
+  std::string protocols = RunCommand(
+      "python3 -c 'import boto3; print(boto3.client(\"cloudwatch\", region_name=\"us-east-1\")"
+      ".meta.service_model.metadata.get(\"protocols\"))' 2>/dev/null",
+      &code);
+  if (code != 0 || protocols.find("'smithy-rpc-v2-cbor'") == std::string::npos) {
+    GTEST_SKIP() << "no botocore with RPC v2 CBOR for CloudWatch on PATH";
+  }
+  CheckCloudWatch("python3", endpoint_, "smithy-rpc-v2-cbor", services_, "smithy-rpc-v2-cbor");
 }
 
 TEST_F(RealClientTest, AwsCliSuccessAndError) {

@@ -227,7 +227,7 @@ class InputValidator {
       case ShapeType::kFloat:
       case ShapeType::kDouble: {
         double d = 0;
-        if (!ToNumber(value, &d)) {
+        if (!ToNumber(value, &d) || !std::isfinite(d)) {
           out.push_back("Member must be a number");
           break;
         }

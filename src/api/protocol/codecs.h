@@ -8,6 +8,7 @@
 #include "api/protocol/json_rpc.h"
 #include "api/protocol/query.h"
 #include "api/protocol/rest_json.h"
+#include "api/protocol/rpcv2_cbor.h"
 
 namespace klaxon::api::protocol {
 
@@ -17,7 +18,7 @@ class CodecSet {
   explicit CodecSet(const model::ModelRegistry& registry)
       : rest_json_(registry), json10_(Protocol::kAwsJson10), json11_(Protocol::kAwsJson11) {}
 
-  // nullptr for protocols not implemented yet (RPC v2 CBOR).
+  // Every Protocol has a codec; nullptr only for a value outside the enum.
   const Codec* Find(Protocol protocol) const {
     switch (protocol) {
       case Protocol::kRestJson:
@@ -28,9 +29,10 @@ class CodecSet {
         return &json11_;
       case Protocol::kAwsQuery:
         return &query_;
-      default:
-        return nullptr;
+      case Protocol::kRpcV2Cbor:
+        return &cbor_;
     }
+    return nullptr;
   }
 
  private:
@@ -38,6 +40,7 @@ class CodecSet {
   JsonRpcCodec json10_;
   JsonRpcCodec json11_;
   QueryCodec query_;
+  RpcV2CborCodec cbor_;
 };
 
 }  // namespace klaxon::api::protocol

@@ -2,6 +2,7 @@
 
 #include <string_view>
 
+#include "api/protocol/cbor.h"
 #include "api/protocol/scalar_text.h"
 #include "boost/json/serialize.hpp"
 #include "common/status.h"
@@ -274,6 +275,19 @@ void EncodeError(const WireError& error, Protocol protocol, const model::Service
   body["__type"] = error.type;
   body[error.message_member] = error.message;
   for (const auto& [key, value] : error.fields) body[key] = value;
+  bool query_compatible = service != nullptr && service->metadata().aws_query_compatible;
+  if (protocol == Protocol::kRpcV2Cbor) {
+    response->body.clear();
+    const Shape* shape = FindErrorShape(service, error.type);
+    EncodeCbor(body, shape, &response->body);
+    response->SetHeader("smithy-protocol", "rpc-v2-cbor");
+    response->SetHeader("Content-Type", "application/cbor");
+    if (query_compatible) {
+      response->SetHeader("x-amzn-query-error",
+                          error.query_code + (error.sender_fault ? ";Sender" : ";Receiver"));
+    }
+    return;
+  }
   response->body = json::serialize(body);
   switch (protocol) {
     case Protocol::kRestJson:
@@ -287,7 +301,7 @@ void EncodeError(const WireError& error, Protocol protocol, const model::Service
     case Protocol::kRpcV2Cbor:
     case Protocol::kAwsQuery:
       response->SetHeader("Content-Type", "application/x-amz-json-1.0");
-      if (service != nullptr && service->metadata().aws_query_compatible) {
+      if (query_compatible) {
         response->SetHeader("x-amzn-query-error",
                             error.query_code + (error.sender_fault ? ";Sender" : ";Receiver"));
       }

@@ -21,7 +21,8 @@
 //   - query: <ErrorResponse><Error><Type>Sender</Type><Code>…</Code><Message>…</Message></Error>
 //     <RequestId>…</RequestId></ErrorResponse>, with the generic codes renamed as query services
 //     name them (InvalidClientTokenId, SignatureDoesNotMatch, ValidationError, InvalidAction, ...).
-//   - RPC v2 CBOR: not yet (falls back to JSON 1.0 encoding, see README).
+//   - RPC v2 CBOR: the same members as a CBOR map, `smithy-protocol: rpc-v2-cbor`, and
+//     `x-amzn-query-error` for awsQueryCompatible services.
 // Thread-safe: pure functions over immutable models.
 
 #include <string>
