@@ -312,7 +312,7 @@ Awaitable<> HttpServer::Impl::Serve(Context& ctx, Socket socket) {
 
   // The limit bounds one read's buffering; it must hold a whole header (Beast parses the header
   // from contiguous bytes), bodies stream through it into the request body.
-  beast::flat_buffer buffer(options_.header_limit + 64 * 1024);
+  beast::flat_buffer buffer(options_.header_limit + size_t{64} * 1024);
   bool first = true;
   // Writes a response and closes (used for errors detected before a request is complete).
   auto fail_and_close = [&](int status, std::string_view text) -> Awaitable<> {
@@ -331,7 +331,7 @@ Awaitable<> HttpServer::Impl::Serve(Context& ctx, Socket socket) {
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream.expires_after(std::chrono::milliseconds(500));
     char sink[4096];
-    for (size_t total = 0; total < 256 * 1024;) {
+    for (size_t total = 0; total < size_t{256} * 1024;) {
       auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), kUse);
       if (ec) break;
       total += n;

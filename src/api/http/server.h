@@ -41,8 +41,8 @@ struct HttpServerOptions {
   // Threads that run RequestHandler::Handle. 0 runs handlers on the I/O threads (only for
   // handlers that never block, e.g. benchmarks).
   int worker_threads = 64;
-  size_t body_limit = 10 * 1024 * 1024;  // larger bodies are answered 413
-  size_t header_limit = 64 * 1024;       // larger headers are answered 431
+  size_t body_limit = size_t{10} * 1024 * 1024;  // larger bodies are answered 413
+  size_t header_limit = size_t{64} * 1024;       // larger headers are answered 431
   // From the first byte of a request until its header is complete (also: a new connection must
   // send its first request header within this time).
   absl::Duration header_timeout = absl::Seconds(10);

@@ -228,7 +228,7 @@ TEST_F(HttpServerTest, HealthzAndHead) {
   EXPECT_EQ(response->body, "ok");
   EXPECT_FALSE(response->Header("date").empty());
   client.Send("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
-  auto head = client.Read(std::chrono::seconds(5), /*head=*/true);
+  auto head = client.Read(std::chrono::seconds(5), /*head_request=*/true);
   ASSERT_TRUE(head);
   EXPECT_EQ(head->status, 200);
   EXPECT_EQ(head->Header("content-length"), "2");
@@ -403,7 +403,7 @@ TEST_F(HttpServerTest, MalformedRequests) {
 TEST_F(HttpServerTest, LargeHeaderAndBodyWithinLimits) {
   StartServer();
   RawClient client(port());
-  std::string body(3 * 1024 * 1024, 'z');
+  std::string body(size_t{3} * 1024 * 1024, 'z');
   client.Send(absl::StrCat("POST /big HTTP/1.1\r\nHost: x\r\nX-Big: ", std::string(40000, 'a'),
                            "\r\nContent-Length: ", body.size(), "\r\n\r\n", body));
   auto response = client.Read();

@@ -73,7 +73,7 @@ inline constexpr std::string_view kUnsignedPayload = "UNSIGNED-PAYLOAD";
 // AWS's clock-skew window: a request dated more than this before or after "now" is refused.
 inline constexpr absl::Duration kDefaultMaxSkew = absl::Minutes(15);
 // Longest validity of a presigned request (X-Amz-Expires), as AWS.
-inline constexpr int64_t kMaxPresignExpiresSeconds = 7 * 24 * 3600;
+inline constexpr int64_t kMaxPresignExpiresSeconds = int64_t{7} * 24 * 3600;
 
 // The fields of an `Authorization: AWS4-HMAC-SHA256 ...` header or of the equivalent presigned
 // query parameters.
