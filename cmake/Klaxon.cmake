@@ -41,8 +41,11 @@ function(klaxon_fuzzer)
   target_link_options(${K_NAME} PRIVATE -fsanitize=fuzzer)
   target_link_libraries(${K_NAME} PRIVATE ${K_DEPS})
   if(K_CORPUS)
+    # New inputs go to a scratch corpus in the build tree (libFuzzer writes to its first
+    # directory); the checked-in seeds are only read.
+    set(_scratch ${CMAKE_CURRENT_BINARY_DIR}/${K_NAME}_corpus)
     add_test(NAME ${K_NAME}
-      COMMAND ${K_NAME} -max_total_time=${KLAXON_FUZZ_SECONDS} -rss_limit_mb=2048 ${K_CORPUS})
+      COMMAND sh -c "mkdir -p '${_scratch}' && exec '$<TARGET_FILE:${K_NAME}>' -max_total_time=${KLAXON_FUZZ_SECONDS} -rss_limit_mb=2048 '${_scratch}' '${K_CORPUS}'")
     set_tests_properties(${K_NAME} PROPERTIES LABELS fuzz)
   endif()
 endfunction()
