@@ -3,7 +3,6 @@
 // OpsItemService and an IncidentManager over them, plus helpers for common setup and error checks.
 
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
@@ -31,28 +30,6 @@ inline std::string ErrorField(const absl::Status& status, const char* name) {
   auto* v = fields.if_contains(name);
   return v && v->is_string() ? std::string(v->get_string()) : "";
 }
-
-// A Store that serializes every call with a std::mutex before delegating. MemoryStore locks an
-// absl::Mutex, whose synchronization ThreadSanitizer cannot see with Debian's uninstrumented Abseil
-// (it reports false races inside MemoryStore); the std::mutex here is instrumented, so concurrent
-// tests stay clean under TSan. Behaviour is the wrapped store's.
-class TsanVisibleStore final : public storage::Store {
- public:
-  explicit TsanVisibleStore(storage::Store& inner) : inner_(inner) {}
-  absl::Status Write(absl::FunctionRef<absl::Status(storage::WriteTxn&)> fn) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    return inner_.Write(fn);
-  }
-  absl::Status Read(absl::FunctionRef<absl::Status(storage::ReadTxn&)> fn) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    return inner_.Read(fn);
-  }
-  void Close() override { inner_.Close(); }
-
- private:
-  std::mutex mu_;
-  storage::Store& inner_;
-};
 
 class IncidentsTest : public ::testing::Test {
  protected:
@@ -101,8 +78,7 @@ class IncidentsTest : public ::testing::Test {
 
   Limits limits_;
   RunbookStarter* runbooks_ = nullptr;
-  storage::MemoryStore memory_store_;
-  TsanVisibleStore store_{memory_store_};
+  storage::MemoryStore store_;
   SimulatedClock clock_;
   std::unique_ptr<opsitems::OpsItemService> ops_;
   std::unique_ptr<IncidentManager> im_;
