@@ -72,9 +72,10 @@ struct Shape {
   std::optional<double> min;
   std::optional<double> max;
 
-  // Strings: regular expression (ECMAScript/Java flavor in the model; matched with RE2, searched
-  // like Smithy's @pattern — anchors come from the pattern itself). `pattern_re` is null when
-  // the pattern is not RE2-compatible and could not be translated (see README: then skipped).
+  // Strings: regular expression (Java flavor in the model), compiled with RE2 and matched against
+  // the whole value, as Java's String.matches in AWS's services (EventBridge refuses "my rule"
+  // for `[\.\-_A-Za-z0-9]+`). `pattern_re` is null when the pattern is not RE2-compatible and
+  // could not be translated (see README: then skipped).
   std::string pattern;
   std::shared_ptr<const re2::RE2> pattern_re;
   // A leading negative lookahead `^(?!X)` translated for RE2: the value must NOT match this.

@@ -5,9 +5,9 @@
 //
 // Clients validate only required members, types and minimums (botocore) or nothing (JS v3), so
 // the server enforces everything the model says: required members, string length (in UTF-16 code
-// units, like the Java services), patterns (RE2; see ServiceModel::unsupported_patterns()), enums,
-// numeric ranges, list/map sizes, unions with exactly one member, JSON types. Errors read like
-// AWS's (Coral) messages:
+// units, like the Java services), patterns (RE2, whole-value match; see
+// ServiceModel::unsupported_patterns()), enums, numeric ranges, list/map sizes, unions with
+// exactly one member, JSON types. Errors read like AWS's (Coral) messages:
 //   1 validation error detected: Value 'x' at 'responsePlanArn' failed to satisfy constraint:
 //   Member must satisfy regular expression pattern: ^arn:aws...
 // Paths: structure members joined with '.', list items as `name.N.member` (1-based), map values
