@@ -192,6 +192,7 @@ absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
   params["source"] = request.source.source;
   params["createdBy"] = request.source.created_by;
   if (request.source.resource_arn) params["resourceArn"] = *request.source.resource_arn;
+  if (request.clip_related_items) params["clip"] = true;
   const std::string fingerprint = internal::Fingerprint(params);
 
   StartIncidentResult result;
@@ -273,6 +274,10 @@ absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
     // A new incident.
     std::set<std::string> seen;
     std::vector<RelatedItem> related = UniqueItems(request.related_items, seen);
+    if (request.clip_related_items) {
+      const size_t room = limits_.max_related_items > 0 ? limits_.max_related_items - 1 : 0;
+      if (related.size() > room) related.resize(room);
+    }
     KLAXON_RETURN_IF_ERROR(CheckCount(static_cast<int64_t>(related.size()) + 1,
                                       limits_.max_related_items, -1,
                                       "related items per incident (including the parent OpsItem)",

@@ -63,6 +63,9 @@ struct StartIncidentRequest {
   std::optional<std::string> dedupe_key;   // used when the plan has no dedupeString
   IncidentSourceInfo source;
   bool run_runbook = true;  // false for cross-Region failover incidents
+  // Automatic paths set this: related items beyond Limits::max_related_items (the parent OpsItem
+  // counts as one) are dropped instead of failing the start with ServiceQuotaExceededException.
+  bool clip_related_items = false;
 };
 
 struct StartIncidentResult {

@@ -439,6 +439,21 @@ TEST_F(SmallIncidentLimitsTest, RelatedItemQuota) {
   EXPECT_EQ(ErrorField(status, "resourceType"), "INCIDENT_RECORD");
 }
 
+TEST_F(SmallIncidentLimitsTest, AutomaticStartsClipRelatedItems) {
+  std::string plan = CreatePlan("p");
+  auto req = ManualStart(plan);
+  for (int i = 0; i < 5; ++i) {
+    req.related_items.push_back(
+        ArnItem("INVOLVED_RESOURCE", "arn:aws:s3:::b" + std::to_string(i), "b"));
+  }
+  req.clip_related_items = true;
+  auto result = im_->incidents().Start(scope(), req);
+  ASSERT_TRUE(result.ok()) << result.status();
+  auto items = Related(result->incident_record_arn);
+  ASSERT_EQ(items.size(), 3u);  // the first two, then the parent
+  EXPECT_EQ(items[2].identifier.type, "PARENT");
+}
+
 TEST_F(SmallIncidentLimitsTest, FullTimelineStillAbsorbsDuplicates) {
   std::string plan = CreatePlan("p", "db");
   std::string first = Start(plan);  // 2 events
