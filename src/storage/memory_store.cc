@@ -24,18 +24,20 @@ class MemoryTxn final : public WriteTxn {
   absl::Status Scan(std::string_view table, std::string_view account, std::string_view prefix,
                     std::string_view after, size_t limit,
                     absl::FunctionRef<bool(std::string_view, std::string_view)> fn) override {
-    // Merge committed and pending rows into one ordered view.
+    // Merge committed and pending rows of the prefix range into one ordered view.
     std::map<std::string, std::optional<std::string>> view;
-    MemoryStore::Key start{std::string(table), std::string(account), ""};
-    for (auto it = rows_.lower_bound(start); it != rows_.end(); ++it) {
-      const auto& [t, a, id] = it->first;
-      if (t != table || a != account) break;
-      view[id] = it->second;
+    std::string from(prefix);
+    if (!after.empty() && std::string_view(after) > std::string_view(from)) from = after;
+    MemoryStore::Key start{std::string(table), std::string(account), from};
+    auto in_range = [&](const MemoryStore::Key& key) {
+      const auto& [t, a, id] = key;
+      return t == table && a == account && id.compare(0, prefix.size(), prefix) == 0;
+    };
+    for (auto it = rows_.lower_bound(start); it != rows_.end() && in_range(it->first); ++it) {
+      view[std::get<2>(it->first)] = it->second;
     }
-    for (auto it = pending_.lower_bound(start); it != pending_.end(); ++it) {
-      const auto& [t, a, id] = it->first;
-      if (t != table || a != account) break;
-      view[id] = it->second;
+    for (auto it = pending_.lower_bound(start); it != pending_.end() && in_range(it->first); ++it) {
+      view[std::get<2>(it->first)] = it->second;
     }
     size_t visited = 0;
     for (const auto& [id, value] : view) {
