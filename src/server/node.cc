@@ -24,6 +24,11 @@
 #include "storage/sqlite/sqlite_store.h"
 
 namespace klaxon::server {
+
+// Component factories, one per src/server/<service>_component.cc.
+absl::StatusOr<std::unique_ptr<Component>> MakeOutboxComponent(NodeContext& context);
+absl::StatusOr<std::unique_ptr<Component>> MakeEventsComponent(NodeContext& context);
+
 namespace {
 
 class NodeImpl final : public Node {
@@ -55,6 +60,8 @@ class NodeImpl final : public Node {
     using Factory = absl::StatusOr<std::unique_ptr<Component>> (*)(NodeContext&);
     const Factory factories[] = {
         nullptr,  // placeholder so the list is never empty
+        MakeOutboxComponent,
+        MakeEventsComponent,
     };
     for (Factory factory : factories) {
       if (!factory) continue;

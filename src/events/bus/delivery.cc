@@ -170,6 +170,7 @@ absl::Status TargetDelivery::Deliver(const outbox::Entry& entry) {
     }
   }
   req.dedupe_key = p.rule_arn;
+  req.clip_related_items = true;
   req.source.created_by = scope.caller_arn;
   req.source.invoked_by = "events.amazonaws.com";
   req.source.source = "aws.events";
