@@ -32,3 +32,7 @@ if [ -x $B/bench/pattern/pattern_citylots ]; then
   echo "## pattern_citylots"
   bash bench/pattern/run.sh 2>/dev/null || $B/bench/pattern/pattern_citylots
 fi
+if [ -x $B/bench/alarms/alarms_bench ]; then
+  echo "## alarms_bench (CloudWatch)"
+  $B/bench/alarms/alarms_bench --seconds "$SECONDS_PER_RUN"
+fi

@@ -899,6 +899,7 @@ absl::Status AlarmService::RunAction(const std::string& entry_id, const std::str
       metric.title = name;
       req.related_items.push_back(std::move(metric));
       req.dedupe_key = alarm_arn;
+      req.clip_related_items = true;  // an alarm with many dimensions never fails the start
       req.source.created_by = absl::StrCat(
           "arn:aws:sts::", account,
           ":assumed-role/AWSServiceRoleForCloudWatchAlarms_ActionSSMIncidents/CloudWatchAlarms");

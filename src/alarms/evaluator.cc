@@ -129,11 +129,14 @@ Evaluation Evaluate(const EvaluationSettings& s, StateValue current,
   }
 
   Evaluation out;
+  // Reasons are formatted only for a change (the common no-change evaluation stays cheap).
   auto finish = [&](StateValue state, std::string reason, const std::vector<Point>& evaluated) {
     out.state = state;
     out.change = state != current;
-    out.reason = std::move(reason);
-    out.reason_data = ReasonData(s, evaluated, range, now);
+    if (out.change) {
+      out.reason = std::move(reason);
+      out.reason_data = ReasonData(s, evaluated, range, now);
+    }
     return out;
   };
   auto keep = [&]() {
@@ -163,6 +166,7 @@ Evaluation Evaluate(const EvaluationSettings& s, StateValue current,
       case TreatMissing::kIgnore: {
         if (real.empty()) {
           if (s.treat_missing == TreatMissing::kIgnore) return keep();
+          if (current == StateValue::kInsufficientData) return keep();
           return finish(StateValue::kInsufficientData,
                         absl::StrCat("Insufficient Data: ", n, " datapoint", Plural(n), " ",
                                      WasWere(n), " unknown."),
@@ -192,6 +196,7 @@ Evaluation Evaluate(const EvaluationSettings& s, StateValue current,
   for (const Point& p : evaluated) breaching += p.breach ? 1 : 0;
   const bool alarm = premature || breaching >= m;
   const StateValue next = alarm ? StateValue::kAlarm : StateValue::kOk;
+  if (next == current) return finish(next, "", evaluated);
 
   std::vector<const Point*> crossing;  // the real datapoints on the side of the new state
   for (const Point& p : evaluated) {

@@ -68,8 +68,9 @@ struct RangeDatapoint {
 };
 
 struct Evaluation {
-  bool change = false;  // false: the state stays (whatever state_value says)
+  bool change = false;  // false: the state stays
   StateValue state = StateValue::kInsufficientData;
+  // Filled only when `change` is true.
   std::string reason;
   std::string reason_data;  // JSON text
 };

@@ -1,6 +1,7 @@
 #include "alarms/metric_store.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <functional>
 #include <utility>
@@ -142,37 +143,93 @@ uint64_t MetricStore::Apply(const std::string& account, const std::vector<Metric
   return samples;
 }
 
+namespace {
+
+void AppendJsonString(std::string& out, std::string_view s) {
+  out.push_back('"');
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += absl::StrFormat("\\u%04x", static_cast<int>(c));
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+void AppendJsonNumber(std::string& out, double v) {
+  char buf[32];
+  auto res = std::to_chars(buf, buf + sizeof(buf), v);
+  out.append(buf, res.ptr);
+}
+
+}  // namespace
+
+// The log row: a JSON array of datums, written by hand (this is the PutMetricData hot path).
 std::string MetricStore::EncodeLog(const std::vector<MetricDatum>& data) const {
-  json::array rows;
-  rows.reserve(data.size());
-  for (const MetricDatum& d : data) {
-    json::array row;
-    row.reserve(9);
-    row.emplace_back(json::string(d.metric.ns));
-    row.emplace_back(json::string(d.metric.name));
-    row.emplace_back(DimensionsJson(d.metric));
-    row.emplace_back(json::string(d.unit));
-    row.emplace_back(absl::ToUnixMillis(d.timestamp));
-    row.emplace_back(d.storage_resolution);
-    row.emplace_back(static_cast<int>(d.kind));
+  std::string out;
+  out.reserve(data.size() * 96);
+  out.push_back('[');
+  for (size_t i = 0; i < data.size(); ++i) {
+    const MetricDatum& d = data[i];
+    if (i) out.push_back(',');
+    out.push_back('[');
+    AppendJsonString(out, d.metric.ns);
+    out.push_back(',');
+    AppendJsonString(out, d.metric.name);
+    out += ",[";
+    for (size_t k = 0; k < d.metric.dimensions.size(); ++k) {
+      if (k) out.push_back(',');
+      AppendJsonString(out, d.metric.dimensions[k].name);
+      out.push_back(',');
+      AppendJsonString(out, d.metric.dimensions[k].value);
+    }
+    out += "],";
+    AppendJsonString(out, d.unit);
+    absl::StrAppend(&out, ",", absl::ToUnixMillis(d.timestamp), ",", d.storage_resolution, ",",
+                    static_cast<int>(d.kind), ",");
     switch (d.kind) {
       case MetricDatum::Kind::kValue:
-        row.emplace_back(d.value);
+        AppendJsonNumber(out, d.value);
         break;
-      case MetricDatum::Kind::kValues: {
-        json::array values(d.values.begin(), d.values.end());
-        json::array counts(d.counts.begin(), d.counts.end());
-        row.emplace_back(std::move(values));
-        row.emplace_back(std::move(counts));
+      case MetricDatum::Kind::kValues:
+        out.push_back('[');
+        for (size_t k = 0; k < d.values.size(); ++k) {
+          if (k) out.push_back(',');
+          AppendJsonNumber(out, d.values[k]);
+        }
+        out += "],[";
+        for (size_t k = 0; k < d.counts.size(); ++k) {
+          if (k) out.push_back(',');
+          AppendJsonNumber(out, d.counts[k]);
+        }
+        out.push_back(']');
         break;
-      }
       case MetricDatum::Kind::kStatisticSet:
-        row.emplace_back(json::array{d.sample_count, d.sum, d.min, d.max});
+        out.push_back('[');
+        AppendJsonNumber(out, d.sample_count);
+        out.push_back(',');
+        AppendJsonNumber(out, d.sum);
+        out.push_back(',');
+        AppendJsonNumber(out, d.min);
+        out.push_back(',');
+        AppendJsonNumber(out, d.max);
+        out.push_back(']');
         break;
     }
-    rows.emplace_back(std::move(row));
+    out.push_back(']');
   }
-  return json::serialize(rows);
+  out.push_back(']');
+  return out;
 }
 
 absl::Status MetricStore::DecodeLog(std::string_view text, std::vector<MetricDatum>* out) {
@@ -473,6 +530,7 @@ absl::Status MetricStore::Checkpoint() {
   pending_.clear();
   std::vector<std::pair<std::string, std::string>> log_rows = std::move(pending_log_);
   pending_log_.clear();
+  std::vector<std::pair<RowKey, Aggregate>> buckets;
   {
     absl::WriterMutexLock apply_lock(&apply_mu_);
     {
@@ -502,7 +560,8 @@ absl::Status MetricStore::Checkpoint() {
             if (it == s->levels[level].end()) {
               rows[std::move(row_key)] = std::nullopt;
             } else {
-              rows[std::move(row_key)] = it->second.Encode();
+              // Copied now, encoded after the lock is released (Put waits meanwhile).
+              buckets.emplace_back(std::move(row_key), it->second);
             }
           }
           s->dirty.clear();
@@ -510,6 +569,8 @@ absl::Status MetricStore::Checkpoint() {
       }
     }
   }
+  for (auto& [key, agg] : buckets) rows[std::move(key)] = agg.Encode();
+  buckets.clear();
   if (rows.empty() && log_rows.empty()) return absl::OkStatus();
   absl::Status status = store_.Write([&](storage::WriteTxn& txn) -> absl::Status {
     for (const auto& [key, value] : rows) {

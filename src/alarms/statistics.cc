@@ -1,6 +1,7 @@
 #include "alarms/statistics.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <vector>
 
@@ -17,7 +18,12 @@ const double kLogGamma = std::log(kGamma);
 
 absl::string_view Absl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
-void AppendDouble(std::string* out, double v) { absl::StrAppend(out, absl::StrFormat("%.17g", v)); }
+// Shortest text that parses back to the same double.
+void AppendDouble(std::string* out, double v) {
+  char buf[32];
+  auto res = std::to_chars(buf, buf + sizeof(buf), v);
+  out->append(buf, res.ptr);
+}
 
 bool ParseDouble(absl::string_view s, double* v) { return absl::SimpleAtod(s, v); }
 
