@@ -7,9 +7,11 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "boost/json/serialize.hpp"
 #include "common/status.h"
@@ -389,6 +391,19 @@ class InputValidator {
   std::vector<std::string> errors_;
 };
 
+// A handler left out a required output member (strict clients such as JS v3 rely on them,
+// wire-contract §1.8): a handler bug, logged once per member.
+void WarnMissingOnce(const Shape& shape, const Member& member) {
+  static absl::Mutex mu(absl::kConstInit);
+  static auto* warned = new absl::flat_hash_set<std::string>();
+  std::string key = shape.name + "." + member.name;
+  {
+    absl::MutexLock lock(&mu);
+    if (!warned->insert(key).second) return;
+  }
+  spdlog::warn("output shape {}: required member {} missing", shape.name, member.name);
+}
+
 // Returns false when `value` should be removed from its parent.
 bool ShapeValue(const Shape& shape, json::value& value, int depth) {
   if (value.is_null()) return false;
@@ -412,6 +427,9 @@ bool ShapeValue(const Shape& shape, json::value& value, int depth) {
         if (!ShapeValue(*member->shape, v, depth + 1)) drop.emplace_back(key);
       }
       for (const std::string& key : drop) object.erase(key);
+      for (const Member& member : shape.members) {
+        if (member.required && !object.contains(member.name)) WarnMissingOnce(shape, member);
+      }
       if (shape.is_union) {
         if (object.empty()) return false;
         if (object.size() > 1) {

@@ -46,7 +46,8 @@ absl::Status ValidateInput(const Shape& shape, boost::json::value& value,
 // Shapes a handler's output for the wire: removes nulls and members the model does not know,
 // drops union members that have no member set (an empty union breaks clients — wire-contract
 // §0.3), keeps only the first member of a union with several, turns timestamps given as RFC 3339
-// strings into epoch seconds. Never fails: problems are logged (they are handler bugs).
+// strings into epoch seconds. Never fails: problems are logged (they are handler bugs), including
+// required output members left out (once per member).
 void ShapeOutput(const Shape& shape, boost::json::value& value);
 
 }  // namespace klaxon::api::model
