@@ -4,6 +4,7 @@
 #include <array>
 #include <bit>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -102,7 +103,6 @@ struct CondInfo {
   CondClass cls = kSingle;
   uint8_t kind = 0;                      // kSingle: probe kind
   bool has_absent = false;               // has exists:false (an optional condition)
-  bool needs_number = false;             // a matcher compares numbers by value
   uint8_t rank = 0;                      // anchor preference, lower is more selective
   SmallString key;                       // kSingle: probe key
   std::shared_ptr<const CondBody> body;  // kMulti, kGeneral
@@ -145,16 +145,51 @@ struct EagerEntry {
   std::shared_ptr<const CondBody> body;
 };
 
+// An anchoring condition that is a single numeric range, in a field's range index.
+struct RangeEntry {
+  double low;       // -inf without a lower bound
+  double max_high;  // the largest upper bound (+inf if none) of this and all earlier entries
+  NumericRange range;
+  uint32_t cond;
+};
+
 // The value index of one field path.
 struct FieldIndex {
   std::array<uint32_t, kKindCount> kinds{};   // index keys per kind
   std::array<std::vector<LenCount>, 4> lens;  // prefix, suffix, fold prefix, fold suffix lengths
   uint32_t conds = 0;                         // live conditions
-  uint32_t eager_numbers = 0;                 // eager entries that compare numbers
   std::vector<EagerEntry> eager;              // general conditions that anchor a branch
+  // Anchoring single numeric ranges, sorted by lower bound: the ranges containing v are among
+  // those with low <= v, and the scan down from there stops once max_high < v.
+  std::vector<RangeEntry> ranges;
 
-  bool NeedsNumber() const { return kinds[kKindNumber] > 0 || eager_numbers > 0; }
   bool NeedsFold() const { return kinds[kKindFold] > 0 || !lens[2].empty() || !lens[3].empty(); }
+
+  void AddRange(const NumericRange& r, uint32_t cond) {
+    const double inf = std::numeric_limits<double>::infinity();
+    RangeEntry e{r.has_low ? r.low : -inf, 0, r, cond};
+    auto it = std::upper_bound(ranges.begin(), ranges.end(), e.low,
+                               [](double low, const RangeEntry& x) { return low < x.low; });
+    ranges.insert(it, e);
+    FixMaxHigh();
+  }
+  void RemoveRange(uint32_t cond) {
+    for (size_t i = 0; i < ranges.size(); ++i) {
+      if (ranges[i].cond == cond) {
+        ranges.erase(ranges.begin() + static_cast<ptrdiff_t>(i));
+        break;
+      }
+    }
+    FixMaxHigh();
+  }
+  void FixMaxHigh() {
+    const double inf = std::numeric_limits<double>::infinity();
+    double m = -inf;
+    for (RangeEntry& e : ranges) {
+      m = std::max(m, e.range.has_high ? e.range.high : inf);
+      e.max_high = m;
+    }
+  }
 };
 
 inline uint64_t Load64(const char* p) {
@@ -180,38 +215,55 @@ inline bool EqualBytes(const char* a, const char* b, size_t n) {
 }
 
 // Field paths as a trie of '.'-separated segments, for the event walker. Immutable once made.
+// Each node's children are found through a small open-addressing table keyed by the segment's
+// length and first 8 bytes.
 struct PathTrie {
-  static constexpr uint32_t kLinear = 8;
   struct Node {
     int32_t field = -1;
     uint32_t first = 0, count = 0;  // children[first, first + count)
-    int32_t map = -1;               // maps[map] when count > kLinear
+    uint32_t slots = 0;             // table[slots, slots + 2^bits)
+    uint32_t bits = 0;
   };
   struct Child {
+    uint64_t head;  // the first min(len, 8) bytes, zero-padded
     uint32_t len;
     uint32_t node;
     const char* name;  // into names
   };
   std::vector<Node> nodes{Node()};
   std::vector<Child> children;
+  std::vector<int32_t> table;  // index into children, or -1
   std::string names;
-  std::vector<absl::flat_hash_map<std::string, uint32_t>> maps;
 
   PathTrie() = default;
   PathTrie(const PathTrie&) = delete;
   PathTrie& operator=(const PathTrie&) = delete;
 
-  int32_t Find(uint32_t node, const char* seg, size_t len) const {
+  static uint64_t Head(const char* p, size_t len) {
+    uint64_t w = 0;
+    std::memcpy(&w, p, len < 8 ? len : 8);
+    return w;
+  }
+  static uint32_t Slot(uint64_t head, size_t len, uint32_t bits) {
+    return static_cast<uint32_t>(((head + len) * 0x9E3779B97F4A7C15ull) >> (64 - bits));
+  }
+
+  // The child of `node` named by the `len` bytes at `seg`. `seg` must be followed by at least 8
+  // readable bytes (the walker's keys are inside the padded event or unescape buffers).
+  __attribute__((always_inline)) int32_t Find(uint32_t node, const char* seg, size_t len) const {
     const Node& n = nodes[node];
-    if (n.map >= 0) {
-      const auto& m = maps[n.map];
-      auto it = m.find(absl::string_view(seg, len));
-      return it == m.end() ? -1 : static_cast<int32_t>(it->second);
+    if (n.count == 0) return -1;
+    const uint64_t head = Load64(seg) & (len >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * len)) - 1);
+    const uint32_t mask = (1u << n.bits) - 1;
+    for (uint32_t i = Slot(head, len, n.bits);; i = (i + 1) & mask) {
+      const int32_t k = table[n.slots + i];
+      if (k < 0) return -1;
+      const Child& c = children[k];
+      if (c.head == head && c.len == len &&
+          (len <= 8 || EqualBytes(c.name + 8, seg + 8, len - 8))) {
+        return static_cast<int32_t>(c.node);
+      }
     }
-    for (const Child *c = children.data() + n.first, *end = c + n.count; c != end; ++c) {
-      if (c->len == len && EqualBytes(c->name, seg, len)) return static_cast<int32_t>(c->node);
-    }
-    return -1;
   }
 
   static std::shared_ptr<const PathTrie> Make(
@@ -256,14 +308,22 @@ struct PathTrie {
       n.first = static_cast<uint32_t>(trie->children.size());
       n.count = static_cast<uint32_t>(tmp[i].kids.size());
       for (const auto& [name, child] : tmp[i].kids) {
-        trie->children.push_back(
-            {static_cast<uint32_t>(name.size()), child, trie->names.data() + trie->names.size()});
+        trie->children.push_back({Head(name.data(), name.size()),
+                                  static_cast<uint32_t>(name.size()), child,
+                                  trie->names.data() + trie->names.size()});
         trie->names += name;
       }
-      if (n.count > kLinear) {
-        n.map = static_cast<int32_t>(trie->maps.size());
-        auto& m = trie->maps.emplace_back();
-        for (const auto& [name, child] : tmp[i].kids) m.emplace(name, child);
+      if (n.count == 0) continue;
+      n.bits = 1;
+      while ((1u << n.bits) < 2 * n.count) ++n.bits;
+      n.slots = static_cast<uint32_t>(trie->table.size());
+      trie->table.resize(trie->table.size() + (size_t{1} << n.bits), -1);
+      const uint32_t mask = (1u << n.bits) - 1;
+      for (uint32_t k = n.first; k < n.first + n.count; ++k) {
+        const Child& c = trie->children[k];
+        uint32_t j = Slot(c.head, c.len, n.bits);
+        while (trie->table[n.slots + j] >= 0) j = (j + 1) & mask;
+        trie->table[n.slots + j] = static_cast<int32_t>(k);
       }
     }
     return trie;
@@ -372,6 +432,18 @@ bool IndexKeyOf(const Matcher& m, uint8_t* kind, std::string* key) {
         *key = m.value;
       }
       return true;
+    case MatcherType::kNumeric:
+      // ["=", x] (a closed one-point range) is the exact number x.
+      if (!m.range.has_low || !m.range.has_high || m.range.low_open || m.range.high_open ||
+          !(m.range.low == m.range.high)) {
+        return false;
+      }
+      {
+        char buf[8];
+        *kind = kKindNumber;
+        *key = NumberKey(m.range.low, buf);
+      }
+      return true;
     case MatcherType::kIpAddress: {
       if (!(m.ip.low == m.ip.high)) return false;
       char buf[17];
@@ -448,7 +520,6 @@ struct CondSpec {
   uint8_t kind = 0;
   uint8_t rank = 0;
   bool has_absent = false;
-  bool needs_number = false;
   std::string key;  // kSingle
   std::string sig;  // kMulti, kGeneral
 };
@@ -463,10 +534,6 @@ CondSpec Classify(const FieldCondition& fc) {
     uint8_t kind;
     if (m.type == MatcherType::kAbsent) spec.has_absent = true;
     if (IsAnythingBut(m.type)) anything_but = true;
-    if (m.type == MatcherType::kExactNumber || m.type == MatcherType::kNumeric ||
-        m.type == MatcherType::kAnythingButNumber) {
-      spec.needs_number = true;
-    }
     if (IndexKeyOf(m, &kind, &key)) {
       worst = std::max(worst, KindRank(kind));
       if (fc.matchers.size() == 1) {
@@ -665,7 +732,6 @@ uint32_t GetOrCreateCond(RuleSetState& s, const FieldCondition& fc) {
     c.kind = spec.kind;
     c.rank = spec.rank;
     c.has_absent = spec.has_absent;
-    c.needs_number = spec.needs_number;
     if (spec.cls == kSingle) {
       c.key = SmallString(spec.key);
     } else {
@@ -719,6 +785,11 @@ void ReleaseCond(RuleSetState& s, uint32_t id) {
 
 // ---- Anchors ----
 
+bool IsSingleRange(const CondInfo& c) {
+  return c.cls == kGeneral && c.body->matchers.size() == 1 &&
+         c.body->matchers[0].type == MatcherType::kNumeric;
+}
+
 void SetAnchor(RuleSetState& s, uint32_t b, uint32_t c) {
   bool first_general;
   {
@@ -730,8 +801,11 @@ void SetAnchor(RuleSetState& s, uint32_t b, uint32_t c) {
   if (first_general) {
     const CondInfo& ci = s.conds[c];
     FieldIndex& fx = s.MutableField(ci.field);
-    fx.eager.push_back(EagerEntry{c, ci.body});
-    if (ci.needs_number) ++fx.eager_numbers;
+    if (IsSingleRange(ci)) {
+      fx.AddRange(ci.body->matchers[0].range, c);
+    } else {
+      fx.eager.push_back(EagerEntry{c, ci.body});
+    }
   }
 }
 
@@ -745,13 +819,16 @@ void ClearAnchor(RuleSetState& s, uint32_t b, uint32_t c) {
   if (last_general) {
     const CondInfo& ci = s.conds[c];
     FieldIndex& fx = s.MutableField(ci.field);
+    if (IsSingleRange(ci)) {
+      fx.RemoveRange(c);
+      return;
+    }
     for (size_t i = 0; i < fx.eager.size(); ++i) {
       if (fx.eager[i].cond == c) {
         fx.eager.erase(fx.eager.begin() + static_cast<ptrdiff_t>(i));
         break;
       }
     }
-    if (ci.needs_number) --fx.eager_numbers;
   }
 }
 
@@ -887,7 +964,9 @@ struct Leaf {
   uint32_t next;                // next live leaf of the same field (set by Evaluate)
   uint32_t mem_begin, mem_len;  // into Scratch::membership
   bool dead;
-  bool number_ready;
+  bool number_ready;  // value.number is set (the comparable value, if any)
+  uint8_t parsed;     // 0: not yet; 1: `approx` is the nearest finite double; 2: not a number
+  double approx;
 };
 
 struct CondMark {
@@ -944,7 +1023,9 @@ struct Scratch {
   std::vector<uint32_t> candidates;  // branches to check
   std::vector<std::pair<uint32_t, uint32_t>> hits;  // (condition, leaf), only with arrays
   std::vector<uint32_t> lazy_hits;
+  std::vector<uint32_t> probe_hits;
   std::string fold;
+  std::string key;  // an unescaped key
   // Array-consistency search.
   std::vector<uint32_t> opt_flat, opt_begin, opt_len, order, pick;
   uint64_t next_object = 1;
@@ -1031,10 +1112,57 @@ std::string_view TrimRight(std::string_view t) {
   return t;
 }
 
+// The nearest double of a number leaf (without deciding comparability), or false.
+bool ApproxNumber(Leaf& leaf, double* d) {
+  if (leaf.parsed == 0) {
+    std::optional<double> v = ParseFiniteNumber(leaf.value.text);
+    leaf.parsed = v ? 1 : 2;
+    if (v) leaf.approx = *v;
+  }
+  *d = leaf.approx;
+  return leaf.parsed == 1;
+}
+
+// Sets value.number: the comparable value of a number leaf, if it has one.
 void EnsureNumber(Leaf& leaf) {
   if (leaf.number_ready) return;
   leaf.number_ready = true;
-  if (leaf.value.type == LeafType::kNumber) leaf.value.number = ComparableNumber(leaf.value.text);
+  double d;
+  if (leaf.value.type == LeafType::kNumber && ApproxNumber(leaf, &d) &&
+      IsShortestForm(leaf.value.text, d)) {
+    leaf.value.number = d;
+  }
+}
+
+// True if the leaf's number is comparable, given that its nearest double is known: only then
+// is the (costlier) shortest-form test made.
+bool Comparable(Leaf& leaf) {
+  EnsureNumber(leaf);
+  return leaf.value.number.has_value();
+}
+
+// MatchesValue for a leaf of this walk: matchers that compare numbers by value first test the
+// nearest double and decide comparability only when that could match.
+bool LeafMatches(const Matcher& m, Leaf& leaf) {
+  if (leaf.value.type == LeafType::kNumber) {
+    double x;
+    switch (m.type) {
+      case MatcherType::kNumeric:
+        return ApproxNumber(leaf, &x) && m.range.Contains(x) && Comparable(leaf);
+      case MatcherType::kExactNumber:
+        if (leaf.value.text == m.value) return true;
+        return m.number && ApproxNumber(leaf, &x) && x == *m.number && Comparable(leaf);
+      case MatcherType::kAnythingButNumber:
+        if (!ApproxNumber(leaf, &x) ||
+            std::find(m.numbers.begin(), m.numbers.end(), x) == m.numbers.end()) {
+          return true;
+        }
+        return !Comparable(leaf);
+      default:
+        break;
+    }
+  }
+  return MatchesValue(m, leaf.value);
 }
 
 // Walks the event with an explicit stack, recording the values of used fields as leaves.
@@ -1137,7 +1265,9 @@ absl::Status Walk(const RuleSetState& s, Scratch& sc, std::string_view event,
       if (scan.escaped) {
         std::string_view unescaped;
         if (auto e = field.unescaped_key().get(unescaped)) return JsonError(e);
-        key = unescaped.data();
+        sc.key.assign(unescaped.data(), unescaped.size());
+        sc.key.append(16, '\0');  // PathTrie::Find reads up to 8 bytes past a segment
+        key = sc.key.data();
         scan.len = unescaped.size();
         scan.dotted = unescaped.find('.') != std::string_view::npos;
       }
@@ -1220,6 +1350,7 @@ absl::Status Walk(const RuleSetState& s, Scratch& sc, std::string_view event,
     leaf.next = kNone;
     leaf.dead = false;
     leaf.number_ready = false;
+    leaf.parsed = 0;
     leaf.mem_begin = static_cast<uint32_t>(sc.membership.size());
     leaf.mem_len = static_cast<uint32_t>(sc.chain.size());
     leaf.value.number.reset();
@@ -1290,6 +1421,28 @@ inline void Probe(const RuleSetState& s, Scratch& sc, uint32_t f, uint8_t kind,
   }
 }
 
+// As Probe, but collects the conditions in Scratch::probe_hits.
+inline void ProbeInto(const RuleSetState& s, Scratch& sc, uint32_t f, uint8_t kind,
+                      std::string_view key) {
+  const uint32_t* head = s.index.Find(KeyHash(f, kind, key));
+  if (head == nullptr) return;
+  for (uint32_t id = *head; id != kNone;) {
+    if (id & kPostingTag) {
+      const Posting& p = s.postings[id & ~kPostingTag];
+      if (p.field == f && p.kind == kind && p.key == key) {
+        for (uint32_t c : p.conds) sc.probe_hits.push_back(c);
+      }
+      id = p.chain;
+    } else {
+      const CondInfo& c = s.conds[id];
+      if (c.cls == kSingle && c.field == f && c.kind == kind && c.key == key) {
+        sc.probe_hits.push_back(id);
+      }
+      id = c.chain;
+    }
+  }
+}
+
 // Evaluates the indexed and eager conditions on every live leaf; links each field's leaves.
 void Evaluate(const RuleSetState& s, Scratch& sc) {
   const uint32_t epoch = sc.epoch;
@@ -1344,16 +1497,32 @@ void Evaluate(const RuleSetState& s, Scratch& sc) {
         }
         break;
       }
-      case LeafType::kNumber:
-        if (fx.NeedsNumber()) {
-          EnsureNumber(leaf);
-          if (v.number && fx.kinds[kKindNumber]) {
+      case LeafType::kNumber: {
+        // Index lookups use the nearest double; a hit counts only if the number is comparable,
+        // which is decided then (most numbers hit nothing).
+        double x;
+        if ((fx.kinds[kKindNumber] || !fx.ranges.empty()) && ApproxNumber(leaf, &x)) {
+          if (fx.kinds[kKindNumber]) {
             char buf[8];
-            Probe(s, sc, f, kKindNumber, NumberKey(*v.number, buf), li);
+            sc.probe_hits.clear();
+            ProbeInto(s, sc, f, kKindNumber, NumberKey(x, buf));
+            if (!sc.probe_hits.empty() && Comparable(leaf)) {
+              for (uint32_t c : sc.probe_hits) Hit(sc, c, li);
+            }
+          }
+          if (!fx.ranges.empty()) {
+            auto it = std::upper_bound(fx.ranges.begin(), fx.ranges.end(), x,
+                                       [](double d, const RangeEntry& e) { return d < e.low; });
+            while (it != fx.ranges.begin()) {
+              --it;
+              if (it->max_high < x) break;
+              if (it->range.Contains(x) && Comparable(leaf)) Hit(sc, it->cond, li);
+            }
           }
         }
         if (fx.kinds[kKindLiteral]) Probe(s, sc, f, kKindLiteral, v.text, li);
         break;
+      }
       case LeafType::kTrue:
         if (fx.kinds[kKindTrue]) Probe(s, sc, f, kKindTrue, kEmptyKey, li);
         break;
@@ -1367,7 +1536,7 @@ void Evaluate(const RuleSetState& s, Scratch& sc) {
     if (fx.kinds[kKindExists]) Probe(s, sc, f, kKindExists, kEmptyKey, li);
     for (const EagerEntry& e : fx.eager) {
       for (const Matcher& m : e.body->matchers) {
-        if (MatchesValue(m, v)) {
+        if (LeafMatches(m, leaf)) {
           Hit(sc, e.cond, li);
           break;
         }
@@ -1394,10 +1563,9 @@ void EvaluateLazy(const RuleSetState& s, Scratch& sc, uint32_t c) {
   if (fm.epoch == sc.epoch) {
     for (uint32_t li = fm.head; li != kNone; li = sc.leaves[li].next) {
       Leaf& leaf = sc.leaves[li];
-      if (ci.needs_number) EnsureNumber(leaf);
       bool matched = false;
       for (const Matcher& m : ci.body->matchers) {
-        if (MatchesValue(m, leaf.value)) {
+        if (LeafMatches(m, leaf)) {
           matched = true;
           break;
         }

@@ -96,28 +96,38 @@ DecimalResult ParseShortDecimal(std::string_view s, ShortDecimal& out) {
 
 }  // namespace
 
-std::optional<double> ComparableNumber(std::string_view text) {
+std::optional<double> ParseFiniteNumber(std::string_view text) {
   if (text.empty() || text.size() > 1000) return std::nullopt;
   const char* begin = text.data();
   const char* end = text.data() + text.size();
   double value = 0;
   auto [ptr, ec] = std::from_chars(begin, end, value);
   if (ec != std::errc() || ptr != end || !std::isfinite(value)) return std::nullopt;
+  return value;
+}
+
+bool IsShortestForm(std::string_view text, double value) {
+  // The shortest form of the double, usually spelled exactly as the text.
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof(buf), value);
+  if (res.ec != std::errc()) return false;
+  const std::string_view shortest(buf, res.ptr - buf);
+  if (shortest == text) return true;
   ShortDecimal a;
-  if (ParseShortDecimal(text, a) != DecimalResult::kOk) return std::nullopt;
+  if (ParseShortDecimal(text, a) != DecimalResult::kOk) return false;
   // A decimal of at most 15 significant digits is the shortest form of its nearest normal
   // double (DBL_DIG): two such decimals are more than one ulp apart.
   if (a.n == 0 || (a.n <= 15 && std::fabs(value) >= std::numeric_limits<double>::min())) {
-    return value;
+    return true;
   }
-  char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof(buf), value);
-  if (res.ec != std::errc()) return std::nullopt;
   ShortDecimal b;
-  if (ParseShortDecimal(std::string_view(buf, res.ptr - buf), b) != DecimalResult::kOk) {
-    return std::nullopt;
-  }
-  if (!(a == b)) return std::nullopt;
+  if (ParseShortDecimal(shortest, b) != DecimalResult::kOk) return false;
+  return a == b;
+}
+
+std::optional<double> ComparableNumber(std::string_view text) {
+  std::optional<double> value = ParseFiniteNumber(text);
+  if (!value || !IsShortestForm(text, *value)) return std::nullopt;
   return value;
 }
 

@@ -25,6 +25,13 @@ namespace klaxon::events::pattern::internal {
 // operator. -0 is comparable and equals 0. Returns nullopt otherwise.
 std::optional<double> ComparableNumber(std::string_view text);
 
+// The two halves of ComparableNumber, for callers that can often decide without the second:
+// the nearest double of `text` if the whole text reads as a finite number, and whether `text`
+// is exactly the shortest decimal form of that double. ComparableNumber(t) is the first when
+// the second holds.
+std::optional<double> ParseFiniteNumber(std::string_view text);
+bool IsShortestForm(std::string_view text, double value);
+
 // ---- IP addresses ----------------------------------------------------------------------------
 
 struct IpAddress {
