@@ -36,3 +36,25 @@ if [ -x $B/bench/alarms/alarms_bench ]; then
   echo "## alarms_bench (CloudWatch)"
   $B/bench/alarms/alarms_bench --seconds "$SECONDS_PER_RUN"
 fi
+
+# --- EventBridge: PutEvents over HTTP with SigV4, 10 entries/request, 1,000 rules on the bus ---
+if [ -x $B/bench/events/events_load ]; then
+  edata=$(mktemp -d /tmp/klaxon-bench-events-XXXXXX)
+  build/klaxon serve --listen 127.0.0.1:0 --data "$edata" --port-file "$edata/port" \
+    --region us-east-1 >"$edata/klaxon.log" 2>&1 &
+  epid=$!
+  for _ in $(seq 300); do [ -s "$edata/port" ] && break; sleep 0.05; done
+  eport=$(cat "$edata/port")
+  echo "## EventBridge event -> incident latency (idle node)"
+  $B/bench/events/events_load --endpoint 127.0.0.1:$eport --scenario latency --samples 200
+  echo "## EventBridge PutEvents, 1,000 rules, events match none (accepted + matched)"
+  $B/bench/events/events_load --endpoint 127.0.0.1:$eport --scenario accept --rules 1000 \
+    --connections 32 --seconds "$SECONDS_PER_RUN"
+  echo "## EventBridge PutEvents, 1,000 rules, every event matches one rule (queued + delivered)"
+  $B/bench/events/events_load --endpoint 127.0.0.1:$eport --scenario queue --rules 1000 \
+    --connections 32 --seconds "$SECONDS_PER_RUN"
+  echo "## EventBridge: time for one more event to become an incident behind that backlog"
+  $B/bench/events/events_load --endpoint 127.0.0.1:$eport --scenario latency --samples 1
+  kill $epid; wait $epid || true
+  rm -rf "$edata"
+fi
