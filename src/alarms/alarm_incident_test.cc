@@ -44,7 +44,7 @@ class AlarmIncidentTest : public ::testing::Test {
       return alarms_->RunAction(e.id, e.payload);
     });
     SchedulerOptions options;
-    options.evaluate_every_tick = true;  // late datapoints count at the next tick
+    options.evaluate_on_new_data = true;  // late datapoints count at the next tick
     scheduler_ = std::make_unique<AlarmScheduler>(*alarms_, *metrics_, clock_, options);
 
     incidents::CreateReplicationSetRequest rs;

@@ -127,6 +127,7 @@ void MetricStore::ApplyOne(Series& s, const MetricDatum& d) {
   }
   s.dirty.insert(BucketKey(level, start));
   s.last_data = std::max(s.last_data, ts);
+  s.updated = put_seq_.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
 uint64_t MetricStore::Apply(const std::string& account, const std::vector<MetricDatum>& data) {
@@ -336,6 +337,17 @@ std::vector<Aggregate> MetricStore::Query(const std::string& account, const Metr
     CollectWindows(*series, s0, p, n, out);
   }
   return out;
+}
+
+uint64_t MetricStore::UpdateSequence(const std::string& account, const MetricId& metric) const {
+  std::string key = EntryKey(account, metric);
+  Shard& shard = ShardFor(key);
+  absl::MutexLock lock(&shard.mu);
+  auto it = shard.entries.find(key);
+  if (it == shard.entries.end()) return 0;
+  uint64_t seq = 0;
+  for (const auto& s : it->second->units) seq = std::max(seq, s->updated);
+  return seq;
 }
 
 std::map<std::string, std::vector<Aggregate>> MetricStore::QueryByUnit(

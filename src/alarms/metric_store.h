@@ -129,6 +129,10 @@ class MetricStore {
                                  const std::vector<DimensionFilter>& dimensions,
                                  absl::Time since) const;
 
+  // A number that grows whenever data of the metric (any unit) is added; 0 if it has none.
+  // Lets the scheduler re-evaluate exactly the alarms whose data changed.
+  uint64_t UpdateSequence(const std::string& account, const MetricId& metric) const;
+
   // Rolls up and expires buckets as of `now`, then enforces the memory bound.
   void Compact(absl::Time now);
 
@@ -148,6 +152,7 @@ class MetricStore {
     absl::flat_hash_set<uint64_t> dirty;  // BucketKey(level, start)
     bool persisted = false;               // its cw_metric_series row exists
     int64_t last_data = 0;                // unix seconds of the newest datapoint
+    uint64_t updated = 0;                 // put_seq_ of the last datapoint applied
   };
   struct Entry {
     std::string account;
@@ -190,6 +195,7 @@ class MetricStore {
   std::atomic<uint64_t> next_series_id_{1};
   std::atomic<uint64_t> next_log_seq_{1};
   std::atomic<uint64_t> datapoints_{0};
+  std::atomic<uint64_t> put_seq_{0};
   std::atomic<uint64_t> log_rows_{0};
 
   // Put's in-memory apply holds it shared; Checkpoint's snapshot holds it exclusively.

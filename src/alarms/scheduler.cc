@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -114,11 +115,21 @@ absl::StatusOr<TickStats> AlarmScheduler::Tick(absl::Time now) {
   for (const auto& [account, alarm] : alarms_.MetricAlarms()) {
     const int64_t boundary = absl::ToUnixSeconds(EvaluationEnd(now, alarm->EvaluationPeriod()));
     std::string key = absl::StrCat(account, "\x1d", alarm->name);
-    auto& last = last_[key];
-    if (!options_.evaluate_every_tick && last.first == alarm->version && last.second == boundary) {
+    Last& last = last_[key];
+    uint64_t data = 0;
+    if (options_.evaluate_on_new_data) {
+      if (alarm->metric) data = metrics_.UpdateSequence(account, *alarm->metric);
+      for (const MetricDataQuery& q : alarm->metrics) {
+        if (q.metric_stat) {
+          data = std::max(data, metrics_.UpdateSequence(account, q.metric_stat->metric));
+        }
+      }
+    }
+    if (!options_.evaluate_every_tick && last.version == alarm->version &&
+        last.boundary == boundary && last.data == data) {
       continue;
     }
-    last = {alarm->version, boundary};
+    last = {alarm->version, boundary, data};
     ++stats.evaluated;
     Evaluation e = EvaluateAlarm(account, *alarm, now);
     if (!e.change) continue;

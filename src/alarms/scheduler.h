@@ -3,10 +3,13 @@
 //
 // Tick(now) evaluates every metric alarm that is due at `now`: an alarm is due once per
 // evaluation boundary (each minute; every 10 s for periods under a minute — EvaluationEnd() in
-// evaluator.h), or on every tick with `evaluate_every_tick` (used to make late datapoints count
-// at once in live tests). Evaluation fetches the range's datapoints from the MetricStore
-// (computing metric math when the alarm has Metrics), calls the pure Evaluate(), and hands the
-// changes to AlarmService::ApplyTransitions in batches (one transaction per batch).
+// evaluator.h) and after a configuration change; with `evaluate_on_new_data` also at the first
+// tick after data of its metrics arrived (so that datapoints sent for past periods count at once,
+// which live tests and demos want; AWS would wait for the next minute). A state set with
+// SetAlarmState therefore holds until the next boundary or new data. Evaluation fetches the range's
+// datapoints from the MetricStore (computing metric math when the alarm has Metrics), calls the
+// pure Evaluate(), and hands the changes to AlarmService::ApplyTransitions in batches (one
+// transaction per batch).
 //
 // Tests call Tick() directly with a SimulatedClock's time; Start() runs a background thread that
 // ticks every `tick_interval` of real time (sleeping on a condition variable, so Stop() returns
@@ -33,7 +36,8 @@ namespace klaxon::alarms {
 
 struct SchedulerOptions {
   absl::Duration tick_interval = absl::Seconds(10);
-  bool evaluate_every_tick = false;
+  bool evaluate_on_new_data = false;
+  bool evaluate_every_tick = false;  // benchmarks: every alarm on every tick
   size_t batch_size = 256;
   absl::Duration checkpoint_interval = absl::Seconds(10);
   absl::Duration compaction_interval = absl::Minutes(1);
@@ -77,8 +81,14 @@ class AlarmScheduler {
   MetricStore& metrics_;
   Clock& clock_;
   const SchedulerOptions options_;
-  // Last evaluation boundary per alarm: key account\x1dname → (version, boundary seconds).
-  absl::flat_hash_map<std::string, std::pair<int64_t, int64_t>> last_;
+  // Per alarm (key account\x1dname): the configuration version, evaluation boundary and data
+  // sequence of its last evaluation.
+  struct Last {
+    int64_t version = -1;
+    int64_t boundary = 0;
+    uint64_t data = 0;
+  };
+  absl::flat_hash_map<std::string, Last> last_;
 
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;

@@ -28,6 +28,7 @@ namespace klaxon::server {
 // Component factories, one per src/server/<service>_component.cc.
 absl::StatusOr<std::unique_ptr<Component>> MakeOutboxComponent(NodeContext& context);
 absl::StatusOr<std::unique_ptr<Component>> MakeEventsComponent(NodeContext& context);
+absl::StatusOr<std::unique_ptr<Component>> MakeCloudWatchComponent(NodeContext& context);
 
 namespace {
 
@@ -62,6 +63,7 @@ class NodeImpl final : public Node {
         nullptr,  // placeholder so the list is never empty
         MakeOutboxComponent,
         MakeEventsComponent,
+        MakeCloudWatchComponent,
     };
     for (Factory factory : factories) {
       if (!factory) continue;
