@@ -299,10 +299,12 @@ absl::StatusOr<std::vector<StoreOutbox::Claim>> StoreOutbox::ClaimDue(
   std::lock_guard<std::mutex> scan_lock(scan_mu_);
   uint64_t seq;
   size_t already;
+  std::set<std::string> claimed;  // copied so that claimed rows are skipped without copying them
   {
     std::lock_guard<std::mutex> lock(mu_);
     seq = ++scan_seq_;
     already = claimed_.size();
+    claimed = claimed_;
   }
   const absl::Time now = clock_.Now();
   std::vector<std::pair<std::string, std::string>> rows;
@@ -317,6 +319,7 @@ absl::StatusOr<std::vector<StoreOutbox::Claim>> StoreOutbox::ClaimDue(
                         next = *due;
                         return false;
                       }
+                      if (claimed.count(std::string(key))) return true;
                       rows.emplace_back(std::string(key), std::string(value));
                       return true;
                     });
