@@ -588,16 +588,16 @@ absl::StatusOr<AnyAlarm> AlarmService::TransitionInTxn(
       {"version", "1.0"}, {"oldState", HistoryState(old)}, {"newState", HistoryState(c)}});
   KLAXON_RETURN_IF_ERROR(WriteHistoryInTxn(txn, account, item, HistoryUniq()));
 
+  const std::vector<std::string>& arns = ActionsFor(c, to);
+  const bool act = c.actions_enabled && !suppressed && !arns.empty();
+  if (deps_.events == nullptr && !act) return next;
   const EventState previous_state = CurrentEventState(current);
   const EventState new_state = CurrentEventState(next);
   json::object detail = StateChangeDetail(next, previous_state, new_state);
   const std::string event_id = NewUuid();
   KLAXON_RETURN_IF_ERROR(
       PublishInTxn(txn, account, c.arn, kStateChangeDetailType, SerializeJson(detail), now));
-
-  if (!c.actions_enabled || suppressed) return next;
-  const std::vector<std::string>& arns = ActionsFor(c, to);
-  if (arns.empty()) return next;
+  if (!act) return next;
   // The event as EventBridge would deliver it: the incident's rawData.
   std::string raw =
       EventJson(event_id, kStateChangeDetailType, account, options_.region, now, c.arn, detail);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <utility>
 
@@ -58,8 +59,6 @@ bool DimensionsFrom(const json::value* v, MetricId& m) {
   }
   return true;
 }
-
-double Num(const json::value& v) { return v.is_number() ? v.to_number<double>() : 0; }
 
 }  // namespace
 
@@ -146,132 +145,208 @@ uint64_t MetricStore::Apply(const std::string& account, const std::vector<Metric
 
 namespace {
 
-void AppendJsonString(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += absl::StrFormat("\\u%04x", static_cast<int>(c));
-        } else {
-          out.push_back(c);
-        }
-    }
+// Log rows are a compact binary record (this is the PutMetricData hot path, and its bytes are what
+// the store writes per request):
+//   "K1" | varint #strings | strings (varint length + bytes) | int64 base ms | varint #datums |
+//   datums: varint ns, name | varint #dims | (varint name, value)* | varint unit |
+//           zigzag varint (ms - base) | byte (resolution==1 ? 1 : 0) | (kind << 1) |
+//           payload: kValue: f64 | kValues: varint n, f64*n, varint m, f64*m |
+//                    kStatisticSet: f64 x4 (count, sum, min, max)
+// where every string is an index into the row's string table. Numbers are little-endian.
+constexpr char kLogMagic[] = "K1";
+
+void PutVarint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
   }
-  out.push_back('"');
+  out.push_back(static_cast<char>(v));
 }
 
-void AppendJsonNumber(std::string& out, double v) {
-  char buf[32];
-  auto res = std::to_chars(buf, buf + sizeof(buf), v);
-  out.append(buf, res.ptr);
+void PutFixed64(std::string& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
+
+void PutDouble(std::string& out, double d) {
+  uint64_t v;
+  std::memcpy(&v, &d, sizeof(v));
+  PutFixed64(out, v);
+}
+
+class LogReader {
+ public:
+  explicit LogReader(std::string_view in) : in_(in) {}
+  bool Varint(uint64_t* v) {
+    *v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ >= in_.size()) return false;
+      uint8_t b = static_cast<uint8_t>(in_[pos_++]);
+      *v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) return true;
+    }
+    return false;
+  }
+  bool Fixed64(uint64_t* v) {
+    if (in_.size() - pos_ < 8) return false;
+    *v = 0;
+    for (int i = 0; i < 8; ++i)
+      *v |= static_cast<uint64_t>(static_cast<uint8_t>(in_[pos_ + i])) << (8 * i);
+    pos_ += 8;
+    return true;
+  }
+  bool Double(double* d) {
+    uint64_t v;
+    if (!Fixed64(&v)) return false;
+    std::memcpy(d, &v, sizeof(v));
+    return true;
+  }
+  bool Byte(uint8_t* b) {
+    if (pos_ >= in_.size()) return false;
+    *b = static_cast<uint8_t>(in_[pos_++]);
+    return true;
+  }
+  bool Bytes(size_t n, std::string_view* out) {
+    if (in_.size() - pos_ < n) return false;
+    *out = in_.substr(pos_, n);
+    pos_ += n;
+    return true;
+  }
+  bool done() const { return pos_ == in_.size(); }
+
+ private:
+  std::string_view in_;
+  size_t pos_ = 0;
+};
 
 }  // namespace
 
-// The log row: a JSON array of datums, written by hand (this is the PutMetricData hot path).
 std::string MetricStore::EncodeLog(const std::vector<MetricDatum>& data) const {
-  std::string out;
-  out.reserve(data.size() * 96);
-  out.push_back('[');
-  for (size_t i = 0; i < data.size(); ++i) {
-    const MetricDatum& d = data[i];
-    if (i) out.push_back(',');
-    out.push_back('[');
-    AppendJsonString(out, d.metric.ns);
-    out.push_back(',');
-    AppendJsonString(out, d.metric.name);
-    out += ",[";
-    for (size_t k = 0; k < d.metric.dimensions.size(); ++k) {
-      if (k) out.push_back(',');
-      AppendJsonString(out, d.metric.dimensions[k].name);
-      out.push_back(',');
-      AppendJsonString(out, d.metric.dimensions[k].value);
+  absl::flat_hash_map<std::string_view, uint64_t> index;
+  std::vector<std::string_view> strings;
+  auto intern = [&](std::string_view s) {
+    auto [it, inserted] = index.try_emplace(s, strings.size());
+    if (inserted) strings.push_back(s);
+    return it->second;
+  };
+  std::string body;
+  body.reserve(data.size() * 32);
+  const int64_t base = data.empty() ? 0 : absl::ToUnixMillis(data[0].timestamp);
+  PutVarint(body, data.size());
+  for (const MetricDatum& d : data) {
+    PutVarint(body, intern(d.metric.ns));
+    PutVarint(body, intern(d.metric.name));
+    PutVarint(body, d.metric.dimensions.size());
+    for (const Dimension& dim : d.metric.dimensions) {
+      PutVarint(body, intern(dim.name));
+      PutVarint(body, intern(dim.value));
     }
-    out += "],";
-    AppendJsonString(out, d.unit);
-    absl::StrAppend(&out, ",", absl::ToUnixMillis(d.timestamp), ",", d.storage_resolution, ",",
-                    static_cast<int>(d.kind), ",");
+    PutVarint(body, intern(d.unit));
+    const int64_t delta = absl::ToUnixMillis(d.timestamp) - base;
+    PutVarint(body, (static_cast<uint64_t>(delta) << 1) ^ static_cast<uint64_t>(delta >> 63));
+    body.push_back(
+        static_cast<char>((d.storage_resolution == 1 ? 1 : 0) | (static_cast<int>(d.kind) << 1)));
     switch (d.kind) {
       case MetricDatum::Kind::kValue:
-        AppendJsonNumber(out, d.value);
+        PutDouble(body, d.value);
         break;
       case MetricDatum::Kind::kValues:
-        out.push_back('[');
-        for (size_t k = 0; k < d.values.size(); ++k) {
-          if (k) out.push_back(',');
-          AppendJsonNumber(out, d.values[k]);
-        }
-        out += "],[";
-        for (size_t k = 0; k < d.counts.size(); ++k) {
-          if (k) out.push_back(',');
-          AppendJsonNumber(out, d.counts[k]);
-        }
-        out.push_back(']');
+        PutVarint(body, d.values.size());
+        for (double v : d.values) PutDouble(body, v);
+        PutVarint(body, d.counts.size());
+        for (double c : d.counts) PutDouble(body, c);
         break;
       case MetricDatum::Kind::kStatisticSet:
-        out.push_back('[');
-        AppendJsonNumber(out, d.sample_count);
-        out.push_back(',');
-        AppendJsonNumber(out, d.sum);
-        out.push_back(',');
-        AppendJsonNumber(out, d.min);
-        out.push_back(',');
-        AppendJsonNumber(out, d.max);
-        out.push_back(']');
+        PutDouble(body, d.sample_count);
+        PutDouble(body, d.sum);
+        PutDouble(body, d.min);
+        PutDouble(body, d.max);
         break;
     }
-    out.push_back(']');
   }
-  out.push_back(']');
+  std::string out = kLogMagic;
+  PutVarint(out, strings.size());
+  for (std::string_view str : strings) {
+    PutVarint(out, str.size());
+    out.append(str);
+  }
+  PutFixed64(out, static_cast<uint64_t>(base));
+  out += body;
   return out;
 }
 
 absl::Status MetricStore::DecodeLog(std::string_view text, std::vector<MetricDatum>* out) {
-  boost::system::error_code ec;
-  json::value v = json::parse(json::string_view(text.data(), text.size()), ec);
-  if (ec || !v.is_array()) return absl::DataLossError("cw_metric_log: row does not decode");
-  for (const json::value& rv : v.get_array()) {
-    const json::array* row = rv.if_array();
-    if (row == nullptr || row->size() < 8 || !(*row)[0].is_string() || !(*row)[1].is_string() ||
-        !(*row)[3].is_string() || !(*row)[4].is_number() || !(*row)[6].is_number()) {
-      return absl::DataLossError("cw_metric_log: malformed datum");
-    }
+  const absl::Status bad = absl::DataLossError("cw_metric_log: row does not decode");
+  if (text.substr(0, 2) != kLogMagic) return bad;
+  LogReader r(text.substr(2));
+  uint64_t n = 0;
+  if (!r.Varint(&n)) return bad;
+  std::vector<std::string_view> strings;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t len = 0;
+    std::string_view str;
+    if (!r.Varint(&len) || !r.Bytes(len, &str)) return bad;
+    strings.push_back(str);
+  }
+  auto str = [&](uint64_t i, std::string* s) {
+    if (i >= strings.size()) return false;
+    *s = std::string(strings[i]);
+    return true;
+  };
+  uint64_t base = 0, count = 0;
+  if (!r.Fixed64(&base) || !r.Varint(&count)) return bad;
+  for (uint64_t k = 0; k < count; ++k) {
     MetricDatum d;
-    d.metric.ns = std::string((*row)[0].get_string());
-    d.metric.name = std::string((*row)[1].get_string());
-    if (!DimensionsFrom(&(*row)[2], d.metric)) {
-      return absl::DataLossError("cw_metric_log: malformed dimensions");
+    uint64_t ns = 0, name = 0, dims = 0, unit = 0, zz = 0;
+    if (!r.Varint(&ns) || !str(ns, &d.metric.ns) || !r.Varint(&name) ||
+        !str(name, &d.metric.name) || !r.Varint(&dims) || dims > 1000) {
+      return bad;
     }
-    d.unit = std::string((*row)[3].get_string());
-    d.timestamp = absl::FromUnixMillis((*row)[4].to_number<int64_t>());
-    d.storage_resolution = static_cast<int>(Num((*row)[5]));
-    int kind = static_cast<int>(Num((*row)[6]));
-    if (kind == 0) {
-      d.kind = MetricDatum::Kind::kValue;
-      d.value = Num((*row)[7]);
-    } else if (kind == 1 && row->size() >= 9 && (*row)[7].is_array() && (*row)[8].is_array()) {
-      d.kind = MetricDatum::Kind::kValues;
-      for (const auto& x : (*row)[7].get_array()) d.values.push_back(Num(x));
-      for (const auto& x : (*row)[8].get_array()) d.counts.push_back(Num(x));
-    } else if (kind == 2 && (*row)[7].is_array() && (*row)[7].get_array().size() == 4) {
-      const json::array& s = (*row)[7].get_array();
-      d.kind = MetricDatum::Kind::kStatisticSet;
-      d.sample_count = Num(s[0]);
-      d.sum = Num(s[1]);
-      d.min = Num(s[2]);
-      d.max = Num(s[3]);
-    } else {
-      return absl::DataLossError("cw_metric_log: malformed datum payload");
+    for (uint64_t j = 0; j < dims; ++j) {
+      uint64_t dn = 0, dv = 0;
+      Dimension dim;
+      if (!r.Varint(&dn) || !str(dn, &dim.name) || !r.Varint(&dv) || !str(dv, &dim.value)) {
+        return bad;
+      }
+      d.metric.dimensions.push_back(std::move(dim));
+    }
+    uint8_t flags = 0;
+    if (!r.Varint(&unit) || !str(unit, &d.unit) || !r.Varint(&zz) || !r.Byte(&flags)) return bad;
+    const int64_t delta = static_cast<int64_t>(zz >> 1) ^ -static_cast<int64_t>(zz & 1);
+    d.timestamp = absl::FromUnixMillis(static_cast<int64_t>(base) + delta);
+    d.storage_resolution = (flags & 1) ? 1 : 60;
+    switch (flags >> 1) {
+      case 0:
+        d.kind = MetricDatum::Kind::kValue;
+        if (!r.Double(&d.value)) return bad;
+        break;
+      case 1: {
+        d.kind = MetricDatum::Kind::kValues;
+        uint64_t nv = 0, nc = 0;
+        if (!r.Varint(&nv) || nv > 100000) return bad;
+        d.values.resize(nv);
+        for (auto& v : d.values) {
+          if (!r.Double(&v)) return bad;
+        }
+        if (!r.Varint(&nc) || (nc != 0 && nc != nv)) return bad;
+        d.counts.resize(nc);
+        for (auto& c : d.counts) {
+          if (!r.Double(&c)) return bad;
+        }
+        break;
+      }
+      case 2:
+        d.kind = MetricDatum::Kind::kStatisticSet;
+        if (!r.Double(&d.sample_count) || !r.Double(&d.sum) || !r.Double(&d.min) ||
+            !r.Double(&d.max)) {
+          return bad;
+        }
+        break;
+      default:
+        return bad;
     }
     out->push_back(std::move(d));
   }
+  if (!r.done()) return bad;
   return absl::OkStatus();
 }
 

@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -308,12 +309,23 @@ std::string AlarmArn(std::string_view region, std::string_view account, std::str
                       ":alarm:", Absl(name));
 }
 
+// Hand-rolled (absl::FormatTime is slow, and reasons are formatted for every transition).
 std::string FormatAwsMillis(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3S+0000", t, absl::UTCTimeZone());
+  const absl::TimeZone utc = absl::UTCTimeZone();
+  const absl::CivilSecond cs = absl::ToCivilSecond(t, utc);
+  const int64_t millis = absl::ToInt64Milliseconds(t - absl::FromCivil(cs, utc)) % 1000;
+  char buf[40];
+  snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03d+0000", static_cast<int>(cs.year()),
+           cs.month(), cs.day(), cs.hour(), cs.minute(), cs.second(), static_cast<int>(millis));
+  return buf;
 }
 
 std::string FormatReasonDate(absl::Time t) {
-  return absl::FormatTime("%d/%m/%y %H:%M:%S", t, absl::UTCTimeZone());
+  const absl::CivilSecond cs = absl::ToCivilSecond(t, absl::UTCTimeZone());
+  char buf[32];
+  snprintf(buf, sizeof(buf), "%02d/%02d/%02d %02d:%02d:%02d", cs.day(), cs.month(),
+           static_cast<int>(cs.year() % 100), cs.hour(), cs.minute(), cs.second());
+  return buf;
 }
 
 std::string FormatCompositeDate(absl::Time t) {
