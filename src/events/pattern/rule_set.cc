@@ -100,6 +100,7 @@ struct CondInfo {
   uint32_t refs = 0;               // branches using the condition; 0 = free slot
   uint32_t chain = kNone;          // next entry (tagged id) in the same index chain
   uint32_t single_branch = kNone;  // the branch made of this condition alone
+  uint32_t direct = kNone;         // single_branch's only pattern: it matches whenever this holds
   CondClass cls = kSingle;
   uint8_t kind = 0;                      // kSingle: probe kind
   bool has_absent = false;               // has exists:false (an optional condition)
@@ -155,6 +156,9 @@ struct RangeEntry {
 
 // The value index of one field path.
 struct FieldIndex {
+  // Probe hash -> chain of conditions / postings of this field (per field, so that the lookups
+  // of a small field stay in cache whatever the size of the others).
+  CowHashIndex index;
   std::array<uint32_t, kKindCount> kinds{};   // index keys per kind
   std::array<std::vector<LenCount>, 4> lens;  // prefix, suffix, fold prefix, fold suffix lengths
   uint32_t conds = 0;                         // live conditions
@@ -336,7 +340,6 @@ struct RuleSetState {
   CowChunks<Posting> postings;
   CowChunks<BranchInfo> branches;
   CowChunks<PatternInfo> patterns;
-  CowHashIndex index;
   std::vector<std::shared_ptr<FieldIndex>> fields;
   std::shared_ptr<const PathTrie> trie = std::make_shared<PathTrie>();
   std::vector<uint32_t> always_branches;  // branches with no required condition
@@ -365,7 +368,6 @@ struct RuleSetState {
     s->postings = postings;
     s->branches = branches;
     s->patterns = patterns;
-    s->index = index;
     s->fields = fields;
     s->trie = trie;
     s->always_branches = always_branches;
@@ -585,22 +587,22 @@ void SetNextInChain(RuleSetState& s, uint32_t tagged, uint32_t next) {
   }
 }
 
-void LinkIndex(RuleSetState& s, uint64_t h, uint32_t tagged) {
-  uint32_t& head = s.index.Mutable(h, kNone);
+void LinkIndex(RuleSetState& s, uint32_t f, uint64_t h, uint32_t tagged) {
+  uint32_t& head = s.MutableField(f).index.Mutable(h, kNone);
   uint32_t old = head;
   head = tagged;
   SetNextInChain(s, tagged, old);
 }
 
-void UnlinkIndex(RuleSetState& s, uint64_t h, uint32_t tagged) {
-  const uint32_t* head = s.index.Find(h);
+void UnlinkIndex(RuleSetState& s, uint32_t f, uint64_t h, uint32_t tagged) {
+  const uint32_t* head = s.fields[f]->index.Find(h);
   if (head == nullptr) return;
   const uint32_t next = NextInChain(s, tagged);
   if (*head == tagged) {
     if (next == kNone) {
-      s.index.Erase(h);
+      s.MutableField(f).index.Erase(h);
     } else {
-      s.index.Mutable(h, kNone) = next;
+      s.MutableField(f).index.Mutable(h, kNone) = next;
     }
     return;
   }
@@ -642,7 +644,7 @@ void RemoveKey(FieldIndex& fx, uint8_t kind, size_t len) {
 
 void AddPosting(RuleSetState& s, uint32_t f, uint8_t kind, const std::string& key, uint32_t c) {
   uint64_t h = KeyHash(f, kind, key);
-  if (const uint32_t* head = s.index.Find(h)) {
+  if (const uint32_t* head = s.fields[f]->index.Find(h)) {
     for (uint32_t id = *head; id != kNone; id = NextInChain(s, id)) {
       if (!(id & kPostingTag)) continue;
       const Posting& p = s.postings[id & ~kPostingTag];
@@ -661,13 +663,13 @@ void AddPosting(RuleSetState& s, uint32_t f, uint8_t kind, const std::string& ke
     p.key = SmallString(key);
     p.conds.push_back(c);
   }
-  LinkIndex(s, h, id | kPostingTag);
+  LinkIndex(s, f, h, id | kPostingTag);
   AddKey(s.MutableField(f), kind, key.size());
 }
 
 void RemovePosting(RuleSetState& s, uint32_t f, uint8_t kind, const std::string& key, uint32_t c) {
   uint64_t h = KeyHash(f, kind, key);
-  const uint32_t* head = s.index.Find(h);
+  const uint32_t* head = s.fields[f]->index.Find(h);
   if (head == nullptr) return;
   for (uint32_t id = *head; id != kNone; id = NextInChain(s, id)) {
     if (!(id & kPostingTag)) continue;
@@ -680,7 +682,7 @@ void RemovePosting(RuleSetState& s, uint32_t f, uint8_t kind, const std::string&
       empty = mp.conds.empty();
     }
     if (empty) {
-      UnlinkIndex(s, h, id);
+      UnlinkIndex(s, f, h, id);
       s.postings.Mutable(id & ~kPostingTag) = Posting();
       s.free_postings.push_back(id & ~kPostingTag);
       RemoveKey(s.MutableField(f), kind, key.size());
@@ -709,7 +711,7 @@ uint32_t GetOrCreateCond(RuleSetState& s, const FieldCondition& fc) {
   const uint32_t f = FieldFor(s, fc.path);
   CondSpec spec = Classify(fc);
   const uint64_t h = CondHash(f, spec);
-  if (const uint32_t* head = s.index.Find(h)) {
+  if (const uint32_t* head = s.fields[f]->index.Find(h)) {
     for (uint32_t id = *head; id != kNone; id = NextInChain(s, id)) {
       if (id & kPostingTag) continue;
       const CondInfo& c = s.conds[id];
@@ -741,7 +743,7 @@ uint32_t GetOrCreateCond(RuleSetState& s, const FieldCondition& fc) {
       c.body = std::move(body);
     }
   }
-  LinkIndex(s, h, id);
+  LinkIndex(s, f, h, id);
   {
     FieldIndex& fx = s.MutableField(f);
     if (fx.conds++ == 0) {
@@ -765,7 +767,7 @@ void ReleaseCond(RuleSetState& s, uint32_t id) {
   const CondInfo c = s.conds[id];  // a copy: the table changes below
   const uint64_t h = c.cls == kSingle ? KeyHash(c.field, c.kind, c.key.view())
                                       : KeyHash(c.field, kKindCondSig, c.body->sig);
-  UnlinkIndex(s, h, id);
+  UnlinkIndex(s, c.field, h, id);
   if (c.cls == kSingle) RemoveKey(s.MutableField(c.field), c.kind, c.key.size());
   if (c.cls == kMulti) {
     std::string key;
@@ -855,6 +857,17 @@ uint32_t ChooseAnchor(const RuleSetState& s, const uint32_t* req, size_t n) {
 
 // ---- Branches ----
 
+// Keeps CondInfo::direct in step with a one-condition branch's pattern list.
+void RefreshDirect(RuleSetState& s, uint32_t b) {
+  const BranchInfo& bi = s.branches[b];
+  if (bi.conds.size() != 1 || bi.n_required != 1) return;
+  const uint32_t c = bi.conds[0];
+  const uint32_t d = bi.refs > 0 && bi.patterns.size() == 1 && s.conds[c].single_branch == b
+                         ? bi.patterns[0]
+                         : kNone;
+  if (s.conds[c].direct != d) s.conds.Mutable(c).direct = d;
+}
+
 uint64_t IdsHash(uint8_t kind, uint32_t extra, const uint32_t* ids, size_t n) {
   return KeyHash(extra, kind,
                  std::string_view(reinterpret_cast<const char*>(ids), n * sizeof(uint32_t)));
@@ -924,7 +937,9 @@ void ReleaseBranch(RuleSetState& s, uint32_t b) {
   if (--s.branches.Mutable(b).refs > 0) return;
   const BranchInfo bi = s.branches[b];
   if (bi.conds.size() == 1 && bi.n_required == 1) {
-    s.conds.Mutable(bi.conds[0]).single_branch = kNone;
+    CondInfo& ci = s.conds.Mutable(bi.conds[0]);
+    ci.single_branch = kNone;
+    ci.direct = kNone;
   } else {
     uint64_t h = IdsHash(kKindBranch, bi.n_required, bi.conds.data(), bi.conds.size());
     auto it = s.branch_by_hash.find(h);
@@ -967,12 +982,12 @@ struct Leaf {
   bool number_ready;  // value.number is set (the comparable value, if any)
   uint8_t parsed;     // 0: not yet; 1: `approx` is the nearest finite double; 2: not a number
   double approx;
+  uint64_t hash;  // strings of fields with exact values: the index hash of the exact value
 };
 
-struct CondMark {
-  uint32_t sat = 0;                     // == epoch: satisfied by some value of this event
+struct LazyMark {
   uint32_t checked = 0;                 // == epoch: an on-demand condition was evaluated
-  uint32_t hit_begin = 0, hit_len = 0;  // on-demand hits in Scratch::lazy_hits
+  uint32_t hit_begin = 0, hit_len = 0;  // its hits in Scratch::lazy_hits
 };
 
 struct FieldMark {
@@ -1003,7 +1018,8 @@ struct Scratch {
   std::vector<Leaf> leaves;
   std::vector<std::pair<int32_t, int32_t>> membership;  // pool of (array id, index)
   std::vector<std::pair<int32_t, int32_t>> chain;       // current path's memberships
-  std::vector<CondMark> cond;
+  std::vector<uint32_t> cond_sat;  // == epoch: the condition holds for some value of the event
+  std::vector<LazyMark> cond_lazy;
   std::vector<uint32_t> branch_seen, pattern_seen;
   std::vector<FieldMark> field;
   // Duplicate keys. Per trie node: the object instance whose undotted key last led there, and
@@ -1044,13 +1060,17 @@ struct Scratch {
     has_arrays = false;
     hits_sorted = false;
     if (++epoch == 0) {
-      std::fill(cond.begin(), cond.end(), CondMark());
+      std::fill(cond_sat.begin(), cond_sat.end(), 0);
+      std::fill(cond_lazy.begin(), cond_lazy.end(), LazyMark());
       std::fill(branch_seen.begin(), branch_seen.end(), 0);
       std::fill(pattern_seen.begin(), pattern_seen.end(), 0);
       std::fill(field.begin(), field.end(), FieldMark());
       epoch = 1;
     }
-    if (cond.size() < s.conds.size()) cond.resize(s.conds.size());
+    if (cond_sat.size() < s.conds.size()) {
+      cond_sat.resize(s.conds.size(), 0);
+      cond_lazy.resize(s.conds.size());
+    }
     if (branch_seen.size() < s.branches.size()) branch_seen.resize(s.branches.size(), 0);
     if (pattern_seen.size() < s.patterns.size()) pattern_seen.resize(s.patterns.size(), 0);
     if (field.size() < s.fields.size()) field.resize(s.fields.size());
@@ -1363,6 +1383,12 @@ absl::Status Walk(const RuleSetState& s, Scratch& sc, std::string_view event,
         }
         leaf.value.type = LeafType::kString;
         leaf.value.text = body;
+        // Start fetching the exact-value lookup now; Evaluate reads it after the walk.
+        const FieldIndex& fx = *s.fields[leaf.field];
+        if (fx.kinds[kKindString]) {
+          leaf.hash = KeyHash(leaf.field, kKindString, body);
+          fx.index.Prefetch(leaf.hash);
+        }
         break;
       }
       case 't':
@@ -1392,9 +1418,9 @@ absl::Status Walk(const RuleSetState& s, Scratch& sc, std::string_view event,
 }
 
 inline void Hit(Scratch& sc, uint32_t c, uint32_t li) {
-  CondMark& m = sc.cond[c];
-  if (m.sat != sc.epoch) {
-    m.sat = sc.epoch;
+  uint32_t& sat = sc.cond_sat[c];
+  if (sat != sc.epoch) {
+    sat = sc.epoch;
     sc.satisfied.push_back(c);
   }
   if (sc.has_arrays) sc.hits.emplace_back(c, li);
@@ -1402,9 +1428,9 @@ inline void Hit(Scratch& sc, uint32_t c, uint32_t li) {
 
 // Looks up (kind, field, key) in the index: hits the kSingle conditions and postings with
 // exactly that key.
-inline void Probe(const RuleSetState& s, Scratch& sc, uint32_t f, uint8_t kind,
-                  std::string_view key, uint32_t li) {
-  const uint32_t* head = s.index.Find(KeyHash(f, kind, key));
+inline void ProbeHashed(const RuleSetState& s, Scratch& sc, const FieldIndex& fx, uint32_t f,
+                        uint8_t kind, std::string_view key, uint32_t li, uint64_t hash) {
+  const uint32_t* head = fx.index.Find(hash);
   if (head == nullptr) return;
   for (uint32_t id = *head; id != kNone;) {
     if (id & kPostingTag) {
@@ -1421,10 +1447,15 @@ inline void Probe(const RuleSetState& s, Scratch& sc, uint32_t f, uint8_t kind,
   }
 }
 
+inline void Probe(const RuleSetState& s, Scratch& sc, const FieldIndex& fx, uint32_t f,
+                  uint8_t kind, std::string_view key, uint32_t li) {
+  ProbeHashed(s, sc, fx, f, kind, key, li, KeyHash(f, kind, key));
+}
+
 // As Probe, but collects the conditions in Scratch::probe_hits.
-inline void ProbeInto(const RuleSetState& s, Scratch& sc, uint32_t f, uint8_t kind,
-                      std::string_view key) {
-  const uint32_t* head = s.index.Find(KeyHash(f, kind, key));
+inline void ProbeInto(const RuleSetState& s, Scratch& sc, const FieldIndex& fx, uint32_t f,
+                      uint8_t kind, std::string_view key) {
+  const uint32_t* head = fx.index.Find(KeyHash(f, kind, key));
   if (head == nullptr) return;
   for (uint32_t id = *head; id != kNone;) {
     if (id & kPostingTag) {
@@ -1466,33 +1497,33 @@ void Evaluate(const RuleSetState& s, Scratch& sc) {
     switch (v.type) {
       case LeafType::kString: {
         const std::string_view t = v.text;
-        if (fx.kinds[kKindString]) Probe(s, sc, f, kKindString, t, li);
+        if (fx.kinds[kKindString]) ProbeHashed(s, sc, fx, f, kKindString, t, li, leaf.hash);
         for (const LenCount& lc : fx.lens[0]) {
           if (lc.len > t.size()) break;
-          Probe(s, sc, f, kKindPrefix, t.substr(0, lc.len), li);
+          Probe(s, sc, fx, f, kKindPrefix, t.substr(0, lc.len), li);
         }
         for (const LenCount& lc : fx.lens[1]) {
           if (lc.len > t.size()) break;
-          Probe(s, sc, f, kKindSuffix, t.substr(t.size() - lc.len), li);
+          Probe(s, sc, fx, f, kKindSuffix, t.substr(t.size() - lc.len), li);
         }
         if (fx.NeedsFold()) {
           sc.fold.resize(t.size());
           for (size_t i = 0; i < t.size(); ++i) sc.fold[i] = AsciiLower(t[i]);
           const std::string_view folded = sc.fold;
-          if (fx.kinds[kKindFold]) Probe(s, sc, f, kKindFold, folded, li);
+          if (fx.kinds[kKindFold]) Probe(s, sc, fx, f, kKindFold, folded, li);
           for (const LenCount& lc : fx.lens[2]) {
             if (lc.len > folded.size()) break;
-            Probe(s, sc, f, kKindFoldPrefix, folded.substr(0, lc.len), li);
+            Probe(s, sc, fx, f, kKindFoldPrefix, folded.substr(0, lc.len), li);
           }
           for (const LenCount& lc : fx.lens[3]) {
             if (lc.len > folded.size()) break;
-            Probe(s, sc, f, kKindFoldSuffix, folded.substr(folded.size() - lc.len), li);
+            Probe(s, sc, fx, f, kKindFoldSuffix, folded.substr(folded.size() - lc.len), li);
           }
         }
         if (fx.kinds[kKindIp]) {
           if (std::optional<IpAddress> ip = ParseIpLiteral(t)) {
             char buf[17];
-            Probe(s, sc, f, kKindIp, IpKey(*ip, buf), li);
+            Probe(s, sc, fx, f, kKindIp, IpKey(*ip, buf), li);
           }
         }
         break;
@@ -1505,7 +1536,7 @@ void Evaluate(const RuleSetState& s, Scratch& sc) {
           if (fx.kinds[kKindNumber]) {
             char buf[8];
             sc.probe_hits.clear();
-            ProbeInto(s, sc, f, kKindNumber, NumberKey(x, buf));
+            ProbeInto(s, sc, fx, f, kKindNumber, NumberKey(x, buf));
             if (!sc.probe_hits.empty() && Comparable(leaf)) {
               for (uint32_t c : sc.probe_hits) Hit(sc, c, li);
             }
@@ -1520,20 +1551,20 @@ void Evaluate(const RuleSetState& s, Scratch& sc) {
             }
           }
         }
-        if (fx.kinds[kKindLiteral]) Probe(s, sc, f, kKindLiteral, v.text, li);
+        if (fx.kinds[kKindLiteral]) Probe(s, sc, fx, f, kKindLiteral, v.text, li);
         break;
       }
       case LeafType::kTrue:
-        if (fx.kinds[kKindTrue]) Probe(s, sc, f, kKindTrue, kEmptyKey, li);
+        if (fx.kinds[kKindTrue]) Probe(s, sc, fx, f, kKindTrue, kEmptyKey, li);
         break;
       case LeafType::kFalse:
-        if (fx.kinds[kKindFalse]) Probe(s, sc, f, kKindFalse, kEmptyKey, li);
+        if (fx.kinds[kKindFalse]) Probe(s, sc, fx, f, kKindFalse, kEmptyKey, li);
         break;
       case LeafType::kNull:
-        if (fx.kinds[kKindNull]) Probe(s, sc, f, kKindNull, kEmptyKey, li);
+        if (fx.kinds[kKindNull]) Probe(s, sc, fx, f, kKindNull, kEmptyKey, li);
         break;
     }
-    if (fx.kinds[kKindExists]) Probe(s, sc, f, kKindExists, kEmptyKey, li);
+    if (fx.kinds[kKindExists]) Probe(s, sc, fx, f, kKindExists, kEmptyKey, li);
     for (const EagerEntry& e : fx.eager) {
       for (const Matcher& m : e.body->matchers) {
         if (LeafMatches(m, leaf)) {
@@ -1554,7 +1585,7 @@ uint32_t FieldCount(const Scratch& sc, uint32_t f) {
 
 // Evaluates an on-demand condition on the live leaves of its field, once per event.
 void EvaluateLazy(const RuleSetState& s, Scratch& sc, uint32_t c) {
-  CondMark& mark = sc.cond[c];
+  LazyMark& mark = sc.cond_lazy[c];
   if (mark.checked == sc.epoch) return;
   mark.checked = sc.epoch;
   mark.hit_begin = static_cast<uint32_t>(sc.lazy_hits.size());
@@ -1571,7 +1602,7 @@ void EvaluateLazy(const RuleSetState& s, Scratch& sc, uint32_t c) {
         }
       }
       if (!matched) continue;
-      mark.sat = sc.epoch;
+      sc.cond_sat[c] = sc.epoch;
       sc.lazy_hits.push_back(li);
       if (!sc.has_arrays) break;  // one witness is enough without arrays
     }
@@ -1581,7 +1612,7 @@ void EvaluateLazy(const RuleSetState& s, Scratch& sc, uint32_t c) {
 
 bool Satisfied(const RuleSetState& s, Scratch& sc, uint32_t c) {
   if (IsLazy(s.conds[c])) EvaluateLazy(s, sc, c);
-  return sc.cond[c].sat == sc.epoch;
+  return sc.cond_sat[c] == sc.epoch;
 }
 
 bool Compatible(const Scratch& sc, const Leaf& a, const Leaf& b) {
@@ -1614,9 +1645,9 @@ int Consistent(const RuleSetState& s, Scratch& sc, const BranchInfo& b,
     const uint32_t c = b.conds[i];
     const size_t begin = sc.opt_flat.size();
     if (IsLazy(s.conds[c])) {
-      const CondMark& m = sc.cond[c];
+      const LazyMark& m = sc.cond_lazy[c];
       for (uint32_t k = 0; k < m.hit_len; ++k) sc.opt_flat.push_back(sc.lazy_hits[m.hit_begin + k]);
-    } else if (sc.cond[c].sat == epoch) {
+    } else if (sc.cond_sat[c] == epoch) {
       auto it =
           std::lower_bound(sc.hits.begin(), sc.hits.end(), std::pair<uint32_t, uint32_t>(c, 0));
       for (; it != sc.hits.end() && it->first == c; ++it) {
@@ -1700,7 +1731,7 @@ int CheckBranch(const RuleSetState& s, Scratch& sc, const BranchInfo& b,
     // No value sits inside an array element: every choice is consistent.
     for (uint32_t i = b.n_required; i < b.conds.size(); ++i) {
       const uint32_t c = b.conds[i];
-      if (sc.cond[c].sat != sc.epoch && FieldCount(sc, s.conds[c].field) > 0) return 0;
+      if (sc.cond_sat[c] != sc.epoch && FieldCount(sc, s.conds[c].field) > 0) return 0;
     }
     return 1;
   }
@@ -1740,17 +1771,30 @@ absl::Status RuleSet::MatchInto(std::string_view event_json, std::vector<RuleId>
   sc.has_arrays = !sc.membership.empty();
   internal::Evaluate(s, sc);
   const uint32_t epoch = sc.epoch;
+  size_t emitted = 0;
+  bool need_sort = false;
+  auto emit = [&](uint32_t p) {
+    if (sc.pattern_seen[p] == epoch) return;
+    sc.pattern_seen[p] = epoch;
+    const internal::PatternInfo& pi = s.patterns[p];
+    out->insert(out->end(), pi.rules.begin(), pi.rules.end());
+    ++emitted;
+    need_sort = need_sort || !pi.sorted;
+  };
   for (uint32_t c : sc.satisfied) {
-    for (uint32_t b : s.conds[c].anchored) {
-      if (sc.branch_seen[b] != epoch) {
+    const internal::CondInfo& ci = s.conds[c];
+    // A branch made of this condition alone, with one pattern, matches now: no check needed.
+    const uint32_t direct_branch =
+        ci.direct != internal::kNone ? ci.single_branch : internal::kNone;
+    if (direct_branch != internal::kNone) emit(ci.direct);
+    for (uint32_t b : ci.anchored) {
+      if (b != direct_branch && sc.branch_seen[b] != epoch) {
         sc.branch_seen[b] = epoch;
         sc.candidates.push_back(b);
       }
     }
   }
   sc.candidates.insert(sc.candidates.end(), s.always_branches.begin(), s.always_branches.end());
-  size_t emitted = 0;
-  bool need_sort = false;
   for (uint32_t b : sc.candidates) {
     const internal::BranchInfo& info = s.branches[b];
     bool any_new = false;
@@ -1767,14 +1811,7 @@ absl::Status RuleSet::MatchInto(std::string_view event_json, std::vector<RuleId>
           "Event too complex: array-consistency search exceeded its step budget");
     }
     if (ok == 0) continue;
-    for (uint32_t p : info.patterns) {
-      if (sc.pattern_seen[p] == epoch) continue;
-      sc.pattern_seen[p] = epoch;
-      const internal::PatternInfo& pi = s.patterns[p];
-      out->insert(out->end(), pi.rules.begin(), pi.rules.end());
-      ++emitted;
-      need_sort = need_sort || !pi.sorted;
-    }
+    for (uint32_t p : info.patterns) emit(p);
   }
   if (emitted > 1 || need_sort) {
     std::sort(out->begin(), out->end());
@@ -1840,7 +1877,10 @@ absl::Status RuleSetBuilder::Add(RuleId id, const Pattern& pattern) {
       pi.live = true;
       for (uint32_t b : bids) pi.branches.push_back(b);
     }
-    for (uint32_t b : bids) s.branches.Mutable(b).patterns.push_back(p);
+    for (uint32_t b : bids) {
+      s.branches.Mutable(b).patterns.push_back(p);
+      RefreshDirect(s, b);
+    }
     if (bids.size() == 1) {
       s.branches.Mutable(bids[0]).single_pattern = p;
     } else {
@@ -1900,6 +1940,7 @@ bool RuleSetBuilder::Remove(RuleId id) {
   }
   for (uint32_t b : old.branches) {
     s.branches.Mutable(b).patterns.erase_value(p);
+    RefreshDirect(s, b);
     ReleaseBranch(s, b);
   }
   s.patterns.Mutable(p) = PatternInfo();

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "events/pattern/cow.h"
 #include "events/pattern/interpreter.h"
 #include "events/pattern/pattern.h"
 #include "events/pattern/rule_set.h"
@@ -266,6 +267,57 @@ RC_GTEST_PROP(RuleSetProperty, SnapshotsSurviveLaterChanges, ()) {
     for (const auto& [set, rules] : snapshots) {
       RC_ASSERT(set->rule_count() == rules.size());
       CheckSet(*set, rules, event);
+    }
+  }
+}
+
+// The sharded open-addressing index behaves as a map, across copies (snapshots) too. Hashes
+// come from a small set with equal low bits, so that probe runs collide, wrap and shift.
+RC_GTEST_PROP(CowHashIndex, BehavesAsAMap, ()) {
+  internal::CowHashIndex index;
+  std::map<uint64_t, uint32_t> model;
+  std::vector<std::pair<internal::CowHashIndex, std::map<uint64_t, uint32_t>>> copies;
+  int steps = *rc::gen::inRange(1, 400);
+  for (int i = 0; i < steps; ++i) {
+    uint64_t h = (*rc::gen::inRange<uint64_t>(0, 4) << 62) |
+                 (*rc::gen::inRange<uint64_t>(0, 64) << 20) | *rc::gen::inRange<uint64_t>(0, 3);
+    switch (*rc::gen::inRange(0, 8)) {
+      case 0:
+      case 1:
+      case 2: {
+        uint32_t v = *rc::gen::inRange<uint32_t>(0, 1000);
+        index.Mutable(h, 7) = v;
+        model[h == 0 ? 1 : h] = v;
+        break;
+      }
+      case 3:
+      case 4:
+        index.Erase(h);
+        model.erase(h == 0 ? 1 : h);
+        break;
+      case 5:
+        copies.emplace_back(index, model);
+        break;
+      default: {
+        const uint32_t* v = index.Find(h);
+        auto it = model.find(h == 0 ? 1 : h);
+        RC_ASSERT((v == nullptr) == (it == model.end()));
+        if (v != nullptr) RC_ASSERT(*v == it->second);
+      }
+    }
+  }
+  copies.emplace_back(index, model);
+  for (const auto& [copy, want] : copies) {
+    for (uint64_t top = 0; top < 4; ++top) {
+      for (uint64_t mid = 0; mid < 64; ++mid) {
+        for (uint64_t low = 0; low < 3; ++low) {
+          uint64_t h = (top << 62) | (mid << 20) | low;
+          const uint32_t* v = copy.Find(h);
+          auto it = want.find(h == 0 ? 1 : h);
+          RC_ASSERT((v == nullptr) == (it == want.end()));
+          if (v != nullptr) RC_ASSERT(*v == it->second);
+        }
+      }
     }
   }
 }
