@@ -92,6 +92,10 @@ enum CondClass : uint8_t { kSingle, kMulti, kGeneral };
 
 struct CondBody {
   std::vector<Matcher> matchers;
+  // Per matcher: for an anything-but equals-ignore-case whose operands are all ASCII (see
+  // AsciiFoldable), the operands lower-cased; a string is excluded iff its ASCII-lower-cased
+  // form is one of them. Empty otherwise.
+  std::vector<std::vector<std::string>> folded;
   std::string sig;  // type-tagged canonical text of the matchers: identity within the field
 };
 
@@ -207,17 +211,6 @@ inline uint32_t Load32(const char* p) {
   return v;
 }
 
-// Equality of two byte ranges of length n, inline for the short keys of JSON objects.
-inline bool EqualBytes(const char* a, const char* b, size_t n) {
-  if (n >= 8) {
-    if (n <= 16) return Load64(a) == Load64(b) && Load64(a + n - 8) == Load64(b + n - 8);
-    return std::memcmp(a, b, n) == 0;
-  }
-  if (n >= 4) return Load32(a) == Load32(b) && Load32(a + n - 4) == Load32(b + n - 4);
-  if (n == 0) return true;
-  return a[0] == b[0] && a[n >> 1] == b[n >> 1] && a[n - 1] == b[n - 1];
-}
-
 // Field paths as a trie of '.'-separated segments, for the event walker. Immutable once made.
 // Each node's children are found through a small open-addressing table keyed by the segment's
 // length and first 8 bytes.
@@ -230,10 +223,12 @@ struct PathTrie {
   };
   struct Child {
     uint64_t head;  // the first min(len, 8) bytes, zero-padded
+    uint64_t tail;  // len > 8: the last 8 bytes
     uint32_t len;
     uint32_t node;
     const char* name;  // into names
   };
+  static constexpr uint32_t kLinear = 4;  // nodes with more children use the table
   std::vector<Node> nodes{Node()};
   std::vector<Child> children;
   std::vector<int32_t> table;  // index into children, or -1
@@ -254,19 +249,29 @@ struct PathTrie {
 
   // The child of `node` named by the `len` bytes at `seg`. `seg` must be followed by at least 8
   // readable bytes (the walker's keys are inside the padded event or unescape buffers).
+  __attribute__((always_inline)) static bool Same(const Child& c, uint64_t head, const char* seg,
+                                                  size_t len) {
+    if (c.head != head || c.len != len) return false;
+    if (len <= 8) return true;
+    if (Load64(seg + len - 8) != c.tail) return false;
+    return len <= 16 || std::memcmp(c.name + 8, seg + 8, len - 16) == 0;
+  }
+
   __attribute__((always_inline)) int32_t Find(uint32_t node, const char* seg, size_t len) const {
     const Node& n = nodes[node];
     if (n.count == 0) return -1;
     const uint64_t head = Load64(seg) & (len >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * len)) - 1);
+    if (n.count <= kLinear) {
+      for (const Child *c = children.data() + n.first, *end = c + n.count; c != end; ++c) {
+        if (Same(*c, head, seg, len)) return static_cast<int32_t>(c->node);
+      }
+      return -1;
+    }
     const uint32_t mask = (1u << n.bits) - 1;
     for (uint32_t i = Slot(head, len, n.bits);; i = (i + 1) & mask) {
       const int32_t k = table[n.slots + i];
       if (k < 0) return -1;
-      const Child& c = children[k];
-      if (c.head == head && c.len == len &&
-          (len <= 8 || EqualBytes(c.name + 8, seg + 8, len - 8))) {
-        return static_cast<int32_t>(c.node);
-      }
+      if (Same(children[k], head, seg, len)) return static_cast<int32_t>(children[k].node);
     }
   }
 
@@ -313,11 +318,12 @@ struct PathTrie {
       n.count = static_cast<uint32_t>(tmp[i].kids.size());
       for (const auto& [name, child] : tmp[i].kids) {
         trie->children.push_back({Head(name.data(), name.size()),
+                                  name.size() > 8 ? Load64(name.data() + name.size() - 8) : 0,
                                   static_cast<uint32_t>(name.size()), child,
                                   trie->names.data() + trie->names.size()});
         trie->names += name;
       }
-      if (n.count == 0) continue;
+      if (n.count <= kLinear) continue;
       n.bits = 1;
       while ((1u << n.bits) < 2 * n.count) ++n.bits;
       n.slots = static_cast<uint32_t>(trie->table.size());
@@ -400,13 +406,13 @@ std::string_view IpKey(const IpAddress& ip, char (&buf)[17]) {
 char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
 char AsciiUpper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; }
 
-// True if the ignore-case matcher's operand is ASCII and each of its characters accepts exactly
-// its ASCII lower- and upper-case forms: then matching is byte-wise on ASCII-lower-cased text.
-bool AsciiFoldable(const Matcher& m) {
-  const auto& alts = m.ignore_case.alternatives;
-  if (alts.size() != m.value.size()) return false;
+// True if an ignore-case operand is ASCII and each of its characters accepts exactly its ASCII
+// lower- and upper-case forms: then matching is byte-wise on ASCII-lower-cased text.
+bool AsciiFoldable(const std::string& value, const IgnoreCase& ic) {
+  const auto& alts = ic.alternatives;
+  if (alts.size() != value.size()) return false;
   for (size_t i = 0; i < alts.size(); ++i) {
-    char c = m.value[i];
+    char c = value[i];
     if (static_cast<unsigned char>(c) >= 0x80) return false;
     if (alts[i].first != std::string(1, AsciiLower(c)) ||
         alts[i].second != std::string(1, AsciiUpper(c))) {
@@ -464,7 +470,7 @@ bool IndexKeyOf(const Matcher& m, uint8_t* kind, std::string* key) {
     case MatcherType::kEqualsIgnoreCase:
     case MatcherType::kPrefixIgnoreCase:
     case MatcherType::kSuffixIgnoreCase:
-      if (!AsciiFoldable(m)) return false;
+      if (!AsciiFoldable(m.value, m.ignore_case)) return false;
       *kind = m.type == MatcherType::kEqualsIgnoreCase   ? kKindFold
               : m.type == MatcherType::kPrefixIgnoreCase ? kKindFoldPrefix
                                                          : kKindFoldSuffix;
@@ -739,6 +745,25 @@ uint32_t GetOrCreateCond(RuleSetState& s, const FieldCondition& fc) {
     } else {
       auto body = std::make_shared<CondBody>();
       body->matchers = fc.matchers;
+      body->folded.resize(fc.matchers.size());
+      for (size_t i = 0; i < fc.matchers.size(); ++i) {
+        const Matcher& m = fc.matchers[i];
+        if (m.type != MatcherType::kAnythingButIgnoreCase || m.values.empty() ||
+            m.values.size() != m.ignore_cases.size()) {
+          continue;
+        }
+        std::vector<std::string> folded;
+        for (size_t k = 0; k < m.values.size(); ++k) {
+          if (!AsciiFoldable(m.values[k], m.ignore_cases[k])) {
+            folded.clear();
+            break;
+          }
+          std::string f;
+          for (char ch : m.values[k]) f.push_back(AsciiLower(ch));
+          folded.push_back(std::move(f));
+        }
+        body->folded[i] = std::move(folded);
+      }
       body->sig = std::move(spec.sig);
       c.body = std::move(body);
     }
@@ -1474,6 +1499,26 @@ inline void ProbeInto(const RuleSetState& s, Scratch& sc, const FieldIndex& fx, 
   }
 }
 
+bool IsLazy(const CondInfo& c) { return c.cls == kGeneral && c.anchored.empty(); }
+
+// True if some matcher of a general condition accepts the leaf.
+bool BodyMatches(const CondBody& body, Leaf& leaf, std::string& fold) {
+  for (size_t i = 0; i < body.matchers.size(); ++i) {
+    const std::vector<std::string>& folded = body.folded[i];
+    if (!folded.empty()) {
+      // Anything-but equals-ignore-case with ASCII operands.
+      if (leaf.value.type != LeafType::kString) return true;
+      const std::string_view t = leaf.value.text;
+      fold.resize(t.size());
+      for (size_t k = 0; k < t.size(); ++k) fold[k] = AsciiLower(t[k]);
+      if (std::find(folded.begin(), folded.end(), fold) == folded.end()) return true;
+      continue;
+    }
+    if (LeafMatches(body.matchers[i], leaf)) return true;
+  }
+  return false;
+}
+
 // Evaluates the indexed and eager conditions on every live leaf; links each field's leaves.
 void Evaluate(const RuleSetState& s, Scratch& sc) {
   const uint32_t epoch = sc.epoch;
@@ -1566,17 +1611,10 @@ void Evaluate(const RuleSetState& s, Scratch& sc) {
     }
     if (fx.kinds[kKindExists]) Probe(s, sc, fx, f, kKindExists, kEmptyKey, li);
     for (const EagerEntry& e : fx.eager) {
-      for (const Matcher& m : e.body->matchers) {
-        if (LeafMatches(m, leaf)) {
-          Hit(sc, e.cond, li);
-          break;
-        }
-      }
+      if (BodyMatches(*e.body, leaf, sc.fold)) Hit(sc, e.cond, li);
     }
   }
 }
-
-bool IsLazy(const CondInfo& c) { return c.cls == kGeneral && c.anchored.empty(); }
 
 uint32_t FieldCount(const Scratch& sc, uint32_t f) {
   const FieldMark& fm = sc.field[f];
@@ -1593,15 +1631,7 @@ void EvaluateLazy(const RuleSetState& s, Scratch& sc, uint32_t c) {
   const FieldMark& fm = sc.field[ci.field];
   if (fm.epoch == sc.epoch) {
     for (uint32_t li = fm.head; li != kNone; li = sc.leaves[li].next) {
-      Leaf& leaf = sc.leaves[li];
-      bool matched = false;
-      for (const Matcher& m : ci.body->matchers) {
-        if (LeafMatches(m, leaf)) {
-          matched = true;
-          break;
-        }
-      }
-      if (!matched) continue;
+      if (!BodyMatches(*ci.body, sc.leaves[li], sc.fold)) continue;
       sc.cond_sat[c] = sc.epoch;
       sc.lazy_hits.push_back(li);
       if (!sc.has_arrays) break;  // one witness is enough without arrays
