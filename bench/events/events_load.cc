@@ -280,15 +280,16 @@ int RunLatency(const Options& o) {
   const std::string run = absl::StrFormat("%x", absl::ToUnixMillis(absl::Now()));
   for (int i = 0; i < o.samples; ++i) {
     std::string name = absl::StrFormat("lat-%s-%03d", run, i);
-    Require(c.Events("PutRule",
-                     absl::StrFormat(
-                         R"({"Name":"%s","EventPattern":"{\"source\":[\"bench.latency\"],\"detail\":{\"run\":[\"%s\"],\"n\":[%d]}}"})",
-                         name, run, i)),
-            c, "PutRule");
+    Require(
+        c.Events(
+            "PutRule",
+            absl::StrFormat(
+                R"({"Name":"%s","EventPattern":"{\"source\":[\"bench.latency\"],\"detail\":{\"run\":[\"%s\"],\"n\":[%d]}}"})",
+                name, run, i)),
+        c, "PutRule");
     Require(c.Events("PutTargets",
-                     absl::StrCat(R"({"Rule":")", name, R"(","Targets":[{"Id":"im","Arn":")",
-                                  plan, R"(","RoleArn":"arn:aws:iam::)", kAccount,
-                                  R"(:role/bench"}]})")),
+                     absl::StrCat(R"({"Rule":")", name, R"(","Targets":[{"Id":"im","Arn":")", plan,
+                                  R"(","RoleArn":"arn:aws:iam::)", kAccount, R"(:role/bench"}]})")),
             c, "PutTargets");
   }
   Connection poll(o);
@@ -301,10 +302,11 @@ int RunLatency(const Options& o) {
         R"({"filters":[{"key":"creationTime","condition":{"after":%.6f}}],"maxResults":10})",
         after);
     auto t0 = std::chrono::steady_clock::now();
-    int st = c.Events("PutEvents",
-                      absl::StrFormat(
-                          R"({"Entries":[{"Source":"bench.latency","DetailType":"x","Detail":"{\"run\":\"%s\",\"n\":%d}"}]})",
-                          run, i));
+    int st = c.Events(
+        "PutEvents",
+        absl::StrFormat(
+            R"({"Entries":[{"Source":"bench.latency","DetailType":"x","Detail":"{\"run\":\"%s\",\"n\":%d}"}]})",
+            run, i));
     if (st != 200) {
       ++errors;
       continue;

@@ -403,15 +403,8 @@ void StoreOutbox::Deliver(Claim claim) {
     }
     if (kind->seconds) kind->seconds->Observe(absl::ToDoubleSeconds(clock_.Now() - start));
     if (status.ok()) {
-      absl::Status removed = store_.Write([&](storage::WriteTxn& txn) {
-        return txn.Delete(kQueueTable, kQueueAccount, claim.key);
-      });
-      if (!removed.ok()) {
-        // Delivered but still queued: it will be delivered again (handlers are idempotent).
-        spdlog::warn("outbox: entry {} delivered but not removed: {}", e.id, removed.ToString());
-      }
       if (kind->ok) kind->ok->Add();
-      Release(claim.key);
+      RemoveDelivered(claim.key);
       return;
     }
   } else {
@@ -448,10 +441,87 @@ void StoreOutbox::Deliver(Claim claim) {
   Release(claim.key);
 }
 
+void StoreOutbox::RemoveDelivered(const std::string& key) {
+  {
+    std::lock_guard<std::mutex> lock(remove_mu_);
+    to_remove_.push_back(key);
+    if (flushing_) return;  // the thread flushing now (or next) removes it
+    flushing_ = true;
+  }
+  // This thread flushes until nothing is left: every key delivered meanwhile shares a commit.
+  while (true) {
+    std::vector<std::string> keys;
+    {
+      std::lock_guard<std::mutex> lock(remove_mu_);
+      keys.swap(to_remove_);
+      if (keys.empty()) {
+        flushing_ = false;
+        return;
+      }
+    }
+    absl::Status removed = store_.Write([&](storage::WriteTxn& txn) -> absl::Status {
+      for (const std::string& k : keys) {
+        KLAXON_RETURN_IF_ERROR(txn.Delete(kQueueTable, kQueueAccount, k));
+      }
+      return absl::OkStatus();
+    });
+    if (!removed.ok()) {
+      // Delivered but still queued: delivered again later (handlers are idempotent).
+      spdlog::warn("outbox: {} delivered entries not removed: {}", keys.size(), removed.ToString());
+    }
+    for (const std::string& k : keys) Release(k);
+  }
+}
+
+bool StoreOutbox::DeliverTxnBatch(std::vector<Claim>& batch) {
+  if (batch.empty()) return true;
+  const Kind* kind = FindKind(batch.front().queued.entry.kind);
+  if (kind == nullptr || !kind->txn_handler) return false;
+  const absl::Time start = clock_.Now();
+  for (const Claim& c : batch) {
+    if (start - c.queued.entry.enqueued > c.queued.policy.max_age) return false;  // one by one
+  }
+  absl::Status status = store_.Write([&](storage::WriteTxn& txn) -> absl::Status {
+    for (const Claim& c : batch) {
+      KLAXON_ASSIGN_OR_RETURN(auto row, txn.Get(kQueueTable, kQueueAccount, c.key));
+      if (!row) continue;  // delivered by an earlier attempt
+      KLAXON_RETURN_IF_ERROR(kind->txn_handler(txn, c.queued.entry));
+      KLAXON_RETURN_IF_ERROR(txn.Delete(kQueueTable, kQueueAccount, c.key));
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return false;
+  if (kind->ok) kind->ok->Add(batch.size());
+  if (kind->seconds) kind->seconds->Observe(absl::ToDoubleSeconds(clock_.Now() - start));
+  for (const Claim& c : batch) Release(c.key);
+  return true;
+}
+
+void StoreOutbox::DeliverClaims(std::vector<Claim> claims) {
+  if (claims.size() > 1 && DeliverTxnBatch(claims)) return;
+  for (auto& c : claims) Deliver(std::move(c));
+}
+
+bool StoreOutbox::IsTxnKind(const std::string& kind) {
+  const Kind* k = FindKind(kind);
+  return k != nullptr && k->txn_handler;
+}
+
 absl::StatusOr<size_t> StoreOutbox::DeliverDue(size_t max) {
   KLAXON_ASSIGN_OR_RETURN(std::vector<Claim> claims, ClaimDue(max, nullptr));
   size_t n = claims.size();
-  for (auto& c : claims) Deliver(std::move(c));
+  // Consecutive entries of one transactional kind share a transaction, as with threads.
+  for (size_t i = 0; i < claims.size();) {
+    std::vector<Claim> batch;
+    batch.push_back(std::move(claims[i++]));
+    if (IsTxnKind(batch.front().queued.entry.kind)) {
+      while (i < claims.size() && batch.size() < kMaxTxnBatch &&
+             claims[i].queued.entry.kind == batch.front().queued.entry.kind) {
+        batch.push_back(std::move(claims[i++]));
+      }
+    }
+    DeliverClaims(std::move(batch));
+  }
   return n;
 }
 
@@ -517,18 +587,27 @@ void StoreOutbox::SchedulerLoop() {
 
 void StoreOutbox::WorkerLoop() {
   while (true) {
-    Claim claim;
+    std::vector<Claim> claims;
     bool wake = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
       worker_cv_.wait(lock, [this] { return stopping_ || !work_.empty(); });
       if (stopping_) return;
-      claim = std::move(work_.front());
+      claims.push_back(std::move(work_.front()));
       work_.pop_front();
+      // Consecutive entries of one transactional kind share a transaction.
+      const std::string kind = claims.front().queued.entry.kind;  // a copy: claims grows
+      if (IsTxnKind(kind)) {
+        while (!work_.empty() && claims.size() < kMaxTxnBatch &&
+               work_.front().queued.entry.kind == kind) {
+          claims.push_back(std::move(work_.front()));
+          work_.pop_front();
+        }
+      }
       if (work_.size() < LowWater() && !notified_) notified_ = wake = true;
     }
     if (wake) scheduler_cv_.notify_one();
-    Deliver(std::move(claim));
+    DeliverClaims(std::move(claims));
   }
 }
 

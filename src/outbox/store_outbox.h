@@ -9,11 +9,13 @@
 // - EnqueueInTxn only writes a row in the caller's transaction; a rolled-back transaction leaves
 //   nothing behind, a committed one makes the entry visible to the next scan.
 // - Delivery: one scheduler thread scans due rows (at most `max_in_flight` entries are claimed at
-//   a time) and hands them to `delivery_threads` workers. Each attempt ends with one Write that
-//   removes the row (success), moves it to a later due time (retryable failure; exponential
-//   backoff from the entry's RetryPolicy) or moves it to the dead-letter table `outbox_dead`
-//   under the entry's own account (permanent failure, attempts or age exhausted). A
-//   transactional handler (TxnHandler) runs inside the Write that removes the row.
+//   a time) and hands them to `delivery_threads` workers. A successful attempt's row is removed
+//   (the removals of concurrent deliveries share one Write); a failed one moves the row to a later
+//   due time (retryable failure; exponential backoff from the entry's RetryPolicy) or to the
+//   dead-letter table `outbox_dead` under the entry's own account (permanent failure, attempts or
+//   age exhausted). A transactional handler (TxnHandler) runs inside the Write that removes the
+//   row; consecutive entries of one transactional kind (up to 64) share that Write, and if any
+//   of them fails the batch is rolled back and each is delivered alone.
 // - Claims are in memory: an entry is delivered by at most one thread of this process at a time.
 //   A crash loses the claims, never the rows: after a restart every row left is delivered again
 //   (at-least-once; handlers use Entry::id as their idempotency key).
@@ -61,7 +63,7 @@ struct OutboxOptions {
   // delivery finishing, the next due time).
   absl::Duration poll_interval = absl::Milliseconds(100);
   // Most entries claimed (queued for or running in a worker) at once.
-  size_t max_in_flight = 256;
+  size_t max_in_flight = 1024;
   // Policy of entries enqueued without one.
   RetryPolicy default_policy;
   // If set: klaxon_outbox_deliveries_total{kind,result="ok|retry|dead"} and
@@ -127,8 +129,19 @@ class StoreOutbox final : public Outbox {
     QueuedEntry queued;
   };
 
+  // Most entries of one transactional kind delivered in one transaction.
+  static constexpr size_t kMaxTxnBatch = 64;
+
   absl::StatusOr<std::vector<Claim>> ClaimDue(size_t max, std::optional<absl::Time>* next_due);
+  // One attempt for one entry, with its bookkeeping (removal, retry or dead letter).
   void Deliver(Claim claim);
+  // Several claims of one transactional kind in one Write; false (nothing done) if the batch
+  // failed as a whole, and the caller then delivers each one alone.
+  bool DeliverTxnBatch(std::vector<Claim>& batch);
+  void DeliverClaims(std::vector<Claim> claims);
+  // Removes a delivered entry; removals of concurrent deliveries share one Write.
+  void RemoveDelivered(const std::string& key);
+  bool IsTxnKind(const std::string& kind);
   void Release(const std::string& key);
   void SchedulerLoop();
   void WorkerLoop();
@@ -157,6 +170,11 @@ class StoreOutbox final : public Outbox {
   bool started_ = false;
   bool stopping_ = false;
   std::mutex scan_mu_;  // one scan at a time
+
+  // Delivered entries waiting for their removal Write.
+  std::mutex remove_mu_;
+  std::vector<std::string> to_remove_;  // guarded by remove_mu_
+  bool flushing_ = false;               // guarded by remove_mu_
 
   std::vector<std::thread> threads_;
 };

@@ -302,6 +302,55 @@ TEST_F(OutboxTest, TxnHandlerEffectCommitsWithTheRemoval) {
   EXPECT_THAT(*outbox.Pending(), IsEmpty());
 }
 
+TEST_F(OutboxTest, TxnEntriesShareATransactionAndAFailureIsolatesItself) {
+  StoreOutbox outbox(store_, clock_, ManualOptions());
+  std::map<std::string, int> calls;
+  ASSERT_TRUE(outbox
+                  .RegisterTxnHandler("fwd",
+                                      [&](storage::WriteTxn& txn, const Entry& e) -> absl::Status {
+                                        ++calls[e.payload];
+                                        if (e.payload == "bad") return absl::UnavailableError("no");
+                                        return txn.Put("effects", e.account_id, e.payload, "x");
+                                      })
+                  .ok());
+  for (const char* p : {"a", "b", "bad", "c"}) Enqueue(outbox, p, nullptr, "fwd");
+  ASSERT_TRUE(outbox.DeliverDue().ok());
+  auto pending = *outbox.Pending();
+  ASSERT_THAT(pending, SizeIs(1));
+  EXPECT_EQ(pending[0].entry.payload, "bad");
+  EXPECT_EQ(pending[0].entry.attempts, 1);
+  // The batch ran once (rolled back by "bad"), then each entry alone.
+  EXPECT_EQ(calls["a"], 2);
+  EXPECT_EQ(calls["bad"], 2);
+  int effects = 0;
+  ASSERT_TRUE(store_
+                  .Read([&](storage::ReadTxn& txn) {
+                    return txn.Scan("effects", "111122223333", "", "", 0,
+                                    [&](std::string_view, std::string_view) {
+                                      ++effects;
+                                      return true;
+                                    });
+                  })
+                  .ok());
+  EXPECT_EQ(effects, 3);
+}
+
+TEST_F(OutboxTest, TxnBatchWithoutFailuresRunsEachHandlerOnce) {
+  StoreOutbox outbox(store_, clock_, ManualOptions());
+  int calls = 0;
+  ASSERT_TRUE(outbox
+                  .RegisterTxnHandler("fwd",
+                                      [&](storage::WriteTxn&, const Entry&) -> absl::Status {
+                                        ++calls;
+                                        return absl::OkStatus();
+                                      })
+                  .ok());
+  for (int i = 0; i < 100; ++i) Enqueue(outbox, std::to_string(i), nullptr, "fwd");
+  EXPECT_EQ(*outbox.DeliverDue(), 100u);
+  EXPECT_EQ(calls, 100);
+  EXPECT_THAT(*outbox.Pending(), IsEmpty());
+}
+
 TEST_F(OutboxTest, HandlerExceptionIsARetryableFailure) {
   StoreOutbox outbox(store_, clock_, ManualOptions());
   outbox.RegisterHandler("k",
