@@ -313,15 +313,19 @@ TEST_F(OutboxTest, TxnEntriesShareATransactionAndAFailureIsolatesItself) {
                                         return txn.Put("effects", e.account_id, e.payload, "x");
                                       })
                   .ok());
-  for (const char* p : {"a", "b", "bad", "c"}) Enqueue(outbox, p, nullptr, "fwd");
+  for (const char* p : {"a", "b", "bad", "c"}) {
+    Enqueue(outbox, p, nullptr, "fwd");
+    clock_.Advance(absl::Microseconds(1));  // a known order within the batch
+  }
   ASSERT_TRUE(outbox.DeliverDue().ok());
   auto pending = *outbox.Pending();
   ASSERT_THAT(pending, SizeIs(1));
   EXPECT_EQ(pending[0].entry.payload, "bad");
   EXPECT_EQ(pending[0].entry.attempts, 1);
-  // The batch ran once (rolled back by "bad"), then each entry alone.
+  // The batch ran up to "bad" (rolled back), then each entry alone.
   EXPECT_EQ(calls["a"], 2);
   EXPECT_EQ(calls["bad"], 2);
+  EXPECT_EQ(calls["c"], 1);
   int effects = 0;
   ASSERT_TRUE(store_
                   .Read([&](storage::ReadTxn& txn) {
