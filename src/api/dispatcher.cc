@@ -61,7 +61,7 @@ bool Dispatcher::Admit(const std::string& account) {
   double burst =
       options_.throttle_burst > 0 ? options_.throttle_burst : std::max(1.0, options_.throttle_rate);
   absl::Time now = clock_.Now();
-  absl::MutexLock lock(&mu_);
+  klaxon::MutexLock lock(&mu_);
   auto [it, inserted] = buckets_.try_emplace(account);
   Bucket& b = it->second;
   if (inserted) {

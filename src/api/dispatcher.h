@@ -25,7 +25,6 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "api/auth.h"
 #include "api/http/message.h"
@@ -34,6 +33,7 @@
 #include "api/protocol/codecs.h"
 #include "common/clock.h"
 #include "common/metrics.h"
+#include "common/mutex.h"
 
 namespace klaxon::api {
 
@@ -78,7 +78,7 @@ class Dispatcher final : public RequestHandler {
     double tokens = 0;
     absl::Time last;
   };
-  absl::Mutex mu_;
+  klaxon::Mutex mu_;
   absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -11,9 +11,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "boost/json/serialize.hpp"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "re2/re2.h"
 #include "spdlog/spdlog.h"
@@ -394,11 +394,11 @@ class InputValidator {
 // A handler left out a required output member (strict clients such as JS v3 rely on them,
 // wire-contract §1.8): a handler bug, logged once per member.
 void WarnMissingOnce(const Shape& shape, const Member& member) {
-  static absl::Mutex mu(absl::kConstInit);
+  static auto* mu = new klaxon::Mutex();
   static auto* warned = new absl::flat_hash_set<std::string>();
   std::string key = shape.name + "." + member.name;
   {
-    absl::MutexLock lock(&mu);
+    klaxon::MutexLock lock(mu);
     if (!warned->insert(key).second) return;
   }
   spdlog::warn("output shape {}: required member {} missing", shape.name, member.name);
