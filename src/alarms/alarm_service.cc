@@ -705,26 +705,22 @@ absl::Status AlarmService::SetAlarmState(const Scope& scope, const std::string& 
 absl::StatusOr<int> AlarmService::ApplyTransitions(const std::vector<Transition>& transitions,
                                                    size_t batch) {
   absl::MutexLock write_lock(&write_mu_);
-  std::vector<Change> changes;
+  std::vector<std::vector<Change>> batches(1);
   std::set<std::string> accounts;
-  int applied = 0;
-  auto flush = [&]() -> absl::Status {
-    if (changes.empty()) return absl::OkStatus();
-    KLAXON_ASSIGN_OR_RETURN(int n, CommitTransitions(changes));
-    applied += n;
-    changes.clear();
-    return absl::OkStatus();
-  };
   for (const Transition& t : transitions) {
     AlarmPtr current = Find(t.account, t.name);
     if (!current || Common(*current).version != t.version || Common(*current).state == t.to) {
       continue;
     }
-    changes.push_back(Change{t.account, current, t.to, t.reason, t.reason_data});
+    if (batches.back().size() >= std::max<size_t>(batch, 1)) batches.emplace_back();
+    batches.back().push_back(Change{t.account, current, t.to, t.reason, t.reason_data});
     accounts.insert(t.account);
-    if (changes.size() >= batch) KLAXON_RETURN_IF_ERROR(flush());
   }
-  KLAXON_RETURN_IF_ERROR(flush());
+  int applied = 0;
+  for (const std::vector<Change>& changes : batches) {
+    KLAXON_ASSIGN_OR_RETURN(int n, CommitTransitions(changes));
+    applied += n;
+  }
   if (!accounts.empty()) KLAXON_RETURN_IF_ERROR(EvaluateCompositesLocked(accounts));
   return applied;
 }
@@ -739,7 +735,9 @@ absl::Status AlarmService::EvaluateCompositesLocked(const std::set<std::string>&
     std::vector<Change> changes;
     {
       absl::MutexLock lock(&mu_);
-      for (const auto& [account, alarms] : registry_) {
+      for (const auto& entry : registry_) {
+        const std::string& account = entry.first;
+        const std::map<std::string, AlarmPtr>& alarms = entry.second;
         if (!accounts.empty() && !accounts.count(account)) continue;
         for (const auto& [name, alarm] : alarms) {
           const auto* comp = std::get_if<CompositeAlarm>(alarm.get());

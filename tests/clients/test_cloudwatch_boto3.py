@@ -385,6 +385,42 @@ class CloudWatchTest(NodeTestCase):
         self.assertEqual(incidents[0]["incidentRecordSource"]["invokedBy"],
                          "cloudwatch.amazonaws.com")
 
+    def test_state_change_events_reach_eventbridge_rules(self):
+        """Alarm events go to the default bus, where a rule can start an incident from them."""
+        events = self.boto("events")
+        plan = self.plan()
+        name = self.name("evt")
+        rule = self.name("cw-rule")
+        events.put_rule(Name=rule, EventPattern=json.dumps({
+            "source": ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"],
+            "detail": {"alarmName": [name], "state": {"value": ["ALARM"]}}}))
+        events.put_targets(Rule=rule, Targets=[{
+            "Id": "im", "Arn": "arn:aws:ssm-incidents::%s:response-plan/%s" % (ACCOUNT, plan),
+            "RoleArn": "arn:aws:iam::%s:role/EventBridgeStartIncident" % ACCOUNT}])
+        self.cw.put_metric_alarm(
+            AlarmName=name, MetricName="m", Namespace="n", Statistic="Sum", Period=60,
+            EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
+            TreatMissingData="ignore")
+        self.cw.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="via events")
+
+        def from_events():
+            for r in self.im.list_incident_records()["incidentRecordSummaries"]:
+                rec = self.im.get_incident_record(arn=r["arn"])["incidentRecord"]
+                if rec["incidentRecordSource"]["source"] == "aws.events" and \
+                        ":incident-record/%s/" % plan in rec["arn"]:
+                    return rec
+            return None
+        rec = self.wait(from_events)
+        triggers = [e for e in self.im.list_timeline_events(
+            incidentRecordArn=rec["arn"])["eventSummaries"] if e["eventType"] == "SSM Incident Trigger"]
+        event = self.im.get_timeline_event(incidentRecordArn=rec["arn"],
+                                           eventId=triggers[0]["eventId"])["event"]
+        raw = json.loads(json.loads(event["eventData"])["rawData"])
+        self.assertEqual(raw["detail-type"], "CloudWatch Alarm State Change")
+        self.assertEqual(raw["detail"]["alarmName"], name)
+        self.assertEqual(raw["detail"]["state"]["reason"], "via events")
+        self.assertEqual(raw["resources"], ["arn:aws:cloudwatch:%s:%s:alarm:%s" % (REGION, ACCOUNT, name)])
+
     def test_opsitem_action(self):
         name = self.name("ops")
         self.cw.put_metric_alarm(
