@@ -668,11 +668,14 @@ absl::StatusOr<Pattern> ParsePattern(std::string_view json, const ParseOptions& 
     for (auto& [path, matchers] : rule) {
       FieldCondition f;
       f.path = path;
-      std::map<std::string, Matcher> by_json;
+      // Keyed by JSON and type: {"exactly": "10.0.0.1"} and the IP literal "10.0.0.1" print
+      // alike but match differently, so both are kept.
+      std::map<std::pair<std::string, int>, Matcher> by_json;
       for (Matcher& m : matchers) {
         Normalize(m);
         std::string j = m.ToJson();
-        by_json.emplace(std::move(j), std::move(m));
+        int type = static_cast<int>(m.type);
+        by_json.emplace(std::make_pair(std::move(j), type), std::move(m));
       }
       if (key.size() > 1) key += ",";
       AppendJsonString(path, key);
@@ -681,7 +684,7 @@ absl::StatusOr<Pattern> ParsePattern(std::string_view json, const ParseOptions& 
       for (auto& [j, m] : by_json) {
         if (!first_m) key += ",";
         first_m = false;
-        key += j;
+        key += j.first;
         f.matchers.push_back(std::move(m));
       }
       key += "]";

@@ -15,6 +15,15 @@ TEST(ParsePattern, CanonicalFormIgnoresSpellingAndOrder) {
   EXPECT_EQ(a->canonical(), b->canonical());
 }
 
+TEST(ParsePattern, KeepsExactlyAndIpLiteralApart) {
+  // Equal JSON, different matchers: the IP literal also matches other spellings of the address.
+  auto p = ParsePattern(R"({"a": [{"exactly": "10.0.0.1"}, "10.0.0.1"]})");
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(p->branches().size(), 1u);
+  EXPECT_EQ(p->branches()[0].fields[0].matchers.size(), 2u);
+  EXPECT_TRUE(*internal::InterpretJson(*p, R"({"a": "10.000.0.1"})", nullptr));
+}
+
 TEST(ParsePattern, OrExpands) {
   auto p = ParsePattern(
       R"({"s": ["x"], "$or": [{"a": [1]}, {"b": [2]}, {"$or": [{"c": [3]}, {"d": [4]}]}]})");

@@ -410,6 +410,23 @@ TEST(RuleSet, DuplicateEventKeysLastWins) {
   EXPECT_EQ(set->Match(R"({"a": "x", "a": "y"})")->size(), 0u);
 }
 
+TEST(RuleSet, ExactlyAndIpLiteralAreDifferentRules) {
+  // Both print as "10.0.0.1" in canonical(), but only the IP literal matches other spellings of
+  // the address: they must not be merged into one pattern.
+  auto exactly = ParsePattern(R"({"a": [{"exactly": "10.0.0.1"}]})");
+  auto ip = ParsePattern(R"({"a": ["10.0.0.1"]})");
+  ASSERT_TRUE(exactly.ok() && ip.ok());
+  RuleSetBuilder builder;
+  ASSERT_TRUE(builder.Add(1, *exactly).ok());
+  ASSERT_TRUE(builder.Add(2, *ip).ok());
+  auto set = builder.Build();
+  EXPECT_EQ(set->pattern_count(), 2u);
+  EXPECT_EQ(*set->Match(R"({"a": "10.0.0.1"})"), (std::vector<RuleId>{1, 2}));
+  EXPECT_EQ(*set->Match(R"({"a": "10.000.0.1"})"), std::vector<RuleId>{2});
+  EXPECT_FALSE(*internal::InterpretJson(*exactly, R"({"a": "10.000.0.1"})", nullptr));
+  EXPECT_TRUE(*internal::InterpretJson(*ip, R"({"a": "10.000.0.1"})", nullptr));
+}
+
 TEST(RuleSet, DuplicateDottedKeysLastWins) {
   // The nested "a": {"b": ...} between the two "a.b" keys must not hide the first "a.b" from
   // the duplicate check (found by the property test).
