@@ -1034,13 +1034,35 @@ struct Frame {
   bool pops_chain = false;  // this container pushed an entry on the membership chain
 };
 
+// A stack whose slots keep their storage across events: push() returns a slot that may hold an
+// old value, so callers set every field they later read (this avoids zeroing large records).
+template <typename T>
+class SlotStack {
+ public:
+  T& push() {
+    if (n_ == v_.size()) v_.emplace_back();
+    return v_[n_++];
+  }
+  void pop() { --n_; }
+  T& back() { return v_[n_ - 1]; }
+  size_t size() const { return n_; }
+  bool empty() const { return n_ == 0; }
+  void clear() { n_ = 0; }
+  T& operator[](size_t i) { return v_[i]; }
+  const T& operator[](size_t i) const { return v_[i]; }
+
+ private:
+  std::vector<T> v_;
+  size_t n_ = 0;
+};
+
 // Per-thread matching state, reused across events and rule sets: no allocation per event once
 // the buffers have grown.
 struct Scratch {
   simdjson::ondemand::parser parser;
   std::string buffer;
-  std::vector<Frame> stack;
-  std::vector<Leaf> leaves;
+  SlotStack<Frame> stack;
+  SlotStack<Leaf> leaves;
   std::vector<std::pair<int32_t, int32_t>> membership;  // pool of (array id, index)
   std::vector<std::pair<int32_t, int32_t>> chain;       // current path's memberships
   std::vector<uint32_t> cond_sat;  // == epoch: the condition holds for some value of the event
@@ -1228,21 +1250,25 @@ absl::Status Walk(const RuleSetState& s, Scratch& sc, std::string_view event,
     return e == simdjson::INCORRECT_TYPE ? absl::InvalidArgumentError("Event is not an object")
                                          : JsonError(e);
   }
-  std::vector<Frame>& stack = sc.stack;
+  SlotStack<Frame>& stack = sc.stack;
   stack.clear();
   int32_t next_array = 0;
 
   auto push_object = [&](od::object obj, uint32_t node, bool pops) -> simdjson::error_code {
-    Frame& f = stack.emplace_back();
+    Frame& f = stack.push();
+    f.is_array = false;
     f.node = node;
     f.pops_chain = pops;
+    f.last_node = -1;
+    f.last_dotted = -1;
     f.object = sc.next_object++;
     f.dotted_begin = static_cast<uint32_t>(sc.dotted.size());
     if (auto e = obj.begin().get(f.oit)) return e;
     return obj.end().get(f.oend);
   };
   auto push_array = [&](od::array arr, uint32_t node, bool pops) -> simdjson::error_code {
-    Frame& f = stack.emplace_back();
+    Frame& f = stack.push();
+    f.index = 0;
     f.is_array = true;
     f.node = node;
     f.pops_chain = pops;
@@ -1271,7 +1297,7 @@ absl::Status Walk(const RuleSetState& s, Scratch& sc, std::string_view event,
     if (f.is_array) {
       if (!(f.ait != f.aend)) {
         bool pops = f.pops_chain;
-        stack.pop_back();
+        stack.pop();
         if (pops) sc.chain.pop_back();
         if (!stack.empty()) advance();
         continue;
@@ -1288,7 +1314,7 @@ absl::Status Walk(const RuleSetState& s, Scratch& sc, std::string_view event,
         if (f.last_dotted >= 0) sc.dotted[f.last_dotted].end = end;
         sc.dotted.resize(f.dotted_begin);
         bool pops = f.pops_chain;
-        stack.pop_back();
+        stack.pop();
         if (pops) sc.chain.pop_back();
         if (!stack.empty()) advance();
         continue;
@@ -1390,7 +1416,7 @@ absl::Status Walk(const RuleSetState& s, Scratch& sc, std::string_view event,
       advance();
       continue;
     }
-    Leaf& leaf = sc.leaves.emplace_back();
+    Leaf& leaf = sc.leaves.push();
     leaf.field = static_cast<uint32_t>(tn.field);
     leaf.next = kNone;
     leaf.dead = false;
@@ -1399,6 +1425,7 @@ absl::Status Walk(const RuleSetState& s, Scratch& sc, std::string_view event,
     leaf.mem_begin = static_cast<uint32_t>(sc.membership.size());
     leaf.mem_len = static_cast<uint32_t>(sc.chain.size());
     leaf.value.number.reset();
+    leaf.value.text = std::string_view();
     switch (c) {
       case '"': {
         StringScan scan = ScanString(tok.data() + 1);
