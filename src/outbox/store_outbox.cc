@@ -149,7 +149,7 @@ constexpr absl::string_view kRowGone = "outbox row already removed";
 }  // namespace
 
 StoreOutbox::StoreOutbox(storage::Store& store, Clock& clock, OutboxOptions options)
-    : store_(store), clock_(clock), options_(std::move(options)) {}
+    : store_(store), clock_(clock), options_(options) {}
 
 StoreOutbox::~StoreOutbox() { Stop(); }
 

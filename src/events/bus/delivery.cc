@@ -80,7 +80,7 @@ bool RetryableHttpStatus(int status) {
 
 TargetDelivery::TargetDelivery(EventBusService& buses, incidents::IncidentService* incidents,
                                WebhookClient* webhooks, DeliveryOptions options)
-    : buses_(buses), incidents_(incidents), webhooks_(webhooks), options_(std::move(options)) {
+    : buses_(buses), incidents_(incidents), webhooks_(webhooks), options_(options) {
   if (!webhooks_) {
     owned_webhooks_ = std::make_unique<BeastWebhookClient>();
     webhooks_ = owned_webhooks_.get();

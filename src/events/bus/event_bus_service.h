@@ -50,7 +50,8 @@ struct EventBusOptions {
   size_t max_buses_per_account = 100;        // custom and partner buses per Region (AWS: 100)
   size_t max_rules_per_bus = 2000;           // AWS default quota: 300 (adjustable)
   size_t max_targets_per_rule = 5;           // AWS: 5
-  size_t max_put_events_bytes = 256 * 1024;  // total entry size of one PutEvents (AWS: 256 KB)
+  size_t max_put_events_bytes =
+      size_t{256} * 1024;  // total entry size of one PutEvents (AWS: 256 KB)
   // If set: klaxon_events_entries_total{result="accepted|failed"},
   // klaxon_events_matches_total. Must outlive the service.
   metrics::Registry* metrics = nullptr;

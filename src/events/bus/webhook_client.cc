@@ -22,7 +22,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-constexpr size_t kMaxResponseBody = 64 * 1024;
+constexpr size_t kMaxResponseBody = size_t{64} * 1024;
 
 template <typename Stream>
 absl::StatusOr<HttpResult> Exchange(Stream& stream, http::request<http::string_body>& req,
