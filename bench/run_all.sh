@@ -36,6 +36,21 @@ if [ -x $B/bench/alarms/alarms_bench ]; then
   echo "## alarms_bench (CloudWatch)"
   $B/bench/alarms/alarms_bench --seconds "$SECONDS_PER_RUN"
 fi
+if [ -x $B/bench/alarms/put_metric_load ]; then
+  echo "## PutMetricData over HTTP (CloudWatch), 16 connections"
+  cwdata=$(mktemp -d /tmp/klaxon-bench-cw-XXXXXX)
+  build/klaxon serve --listen 127.0.0.1:0 --data "$cwdata" --port-file "$cwdata/port" \
+    --region us-east-1 >"$cwdata/klaxon.log" 2>&1 &
+  cwpid=$!
+  for _ in $(seq 300); do [ -s "$cwdata/port" ] && break; sleep 0.05; done
+  cwport=$(cat "$cwdata/port")
+  $B/bench/alarms/put_metric_load --endpoint 127.0.0.1:$cwport --connections 16 \
+    --seconds "$SECONDS_PER_RUN"
+  $B/bench/alarms/put_metric_load --endpoint 127.0.0.1:$cwport --connections 16 --values 20 \
+    --seconds "$SECONDS_PER_RUN"
+  kill $cwpid; wait $cwpid || true
+  rm -rf "$cwdata"
+fi
 
 # --- EventBridge: PutEvents over HTTP with SigV4, 10 entries/request, 1,000 rules on the bus ---
 if [ -x $B/bench/events/events_load ]; then

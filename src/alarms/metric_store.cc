@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <set>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -23,6 +24,10 @@ constexpr char kLogTable[] = "cw_metric_log";
 constexpr char kSeriesTable[] = "cw_metric_series";
 constexpr char kBucketTable[] = "cw_metric_buckets";
 constexpr char kMetaTable[] = "cw_meta";
+// Markers of log rows a committed checkpoint contains (same ids as cw_metric_log).
+constexpr char kFoldedTable[] = "cw_metric_folded";
+// Log rows (and their markers) deleted per transaction after a checkpoint.
+constexpr size_t kTrimBatch = 16;
 
 constexpr int64_t kBucketSeconds[] = {1, 60, 300, 3600};
 
@@ -668,16 +673,32 @@ absl::Status MetricStore::Checkpoint() {
         KLAXON_RETURN_IF_ERROR(txn.Delete(table, account, id));
       }
     }
+    // The log rows themselves (large) are deleted afterwards in small transactions, so that
+    // puts are not held behind one long delete: here they are only marked as folded in.
     for (const auto& [account, id] : log_rows) {
-      KLAXON_RETURN_IF_ERROR(txn.Delete(kLogTable, account, id));
+      KLAXON_RETURN_IF_ERROR(txn.Put(kFoldedTable, account, id, ""));
     }
     return absl::OkStatus();
   });
   if (!status.ok()) {
     pending_ = std::move(rows);
     pending_log_ = std::move(log_rows);
+    return status;
   }
-  return status;
+  return TrimLog(log_rows);
+}
+
+absl::Status MetricStore::TrimLog(const std::vector<std::pair<std::string, std::string>>& folded) {
+  for (size_t i = 0; i < folded.size(); i += kTrimBatch) {
+    KLAXON_RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) -> absl::Status {
+      for (size_t k = i; k < std::min(folded.size(), i + kTrimBatch); ++k) {
+        KLAXON_RETURN_IF_ERROR(txn.Delete(kLogTable, folded[k].first, folded[k].second));
+        KLAXON_RETURN_IF_ERROR(txn.Delete(kFoldedTable, folded[k].first, folded[k].second));
+      }
+      return absl::OkStatus();
+    }));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status MetricStore::Recover() {
@@ -696,6 +717,7 @@ absl::Status MetricStore::Recover() {
   for (const std::string& account : accounts) {
     std::map<uint64_t, Series*> by_id;
     std::vector<std::pair<std::string, std::string>> log;
+    std::set<std::string> folded;
     absl::Status decode_error;
     KLAXON_RETURN_IF_ERROR(store_.Read([&](storage::ReadTxn& txn) -> absl::Status {
       KLAXON_RETURN_IF_ERROR(txn.Scan(
@@ -760,16 +782,27 @@ absl::Status MetricStore::Recover() {
             return true;
           }));
       if (!decode_error.ok()) return decode_error;
+      KLAXON_RETURN_IF_ERROR(txn.Scan(kFoldedTable, account, region_prefix, "", 0,
+                                      [&](std::string_view id, std::string_view) {
+                                        folded.emplace(id);
+                                        return true;
+                                      }));
       return txn.Scan(kLogTable, account, region_prefix, "", 0,
                       [&](std::string_view id, std::string_view value) {
                         log.emplace_back(std::string(id), std::string(value));
                         return true;
                       });
     }));
+    std::vector<std::pair<std::string, std::string>> trim;
     for (const auto& [id, value] : log) {
       uint64_t seq = 0;
       if (absl::SimpleAtoi(Absl(std::string_view(id).substr(region_prefix.size())), &seq)) {
         max_log = std::max(max_log, seq);
+      }
+      if (folded.count(id)) {
+        // Already in the checkpoint; its deletion was interrupted.
+        trim.emplace_back(account, id);
+        continue;
       }
       std::vector<MetricDatum> data;
       KLAXON_RETURN_IF_ERROR(DecodeLog(value, &data));
@@ -777,6 +810,12 @@ absl::Status MetricStore::Recover() {
       absl::MutexLock lock(&applied_mu_);
       applied_log_.emplace_back(account, id);
     }
+    std::set<std::string> trimmed;
+    for (const auto& entry : trim) trimmed.insert(entry.second);
+    for (const std::string& id : folded) {
+      if (!trimmed.count(id)) trim.emplace_back(account, id);  // a marker whose row is gone
+    }
+    KLAXON_RETURN_IF_ERROR(TrimLog(trim));
     absl::MutexLock lock(&applied_mu_);
     known_accounts_.insert(account);
   }

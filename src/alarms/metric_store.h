@@ -18,9 +18,11 @@
 // own Store transaction (so concurrent puts share group commits) and applies them in memory after
 // the commit: a Put() that returned is durable. Checkpoint() (periodically, and at shutdown)
 // writes the buckets changed since the previous checkpoint (`cw_metric_buckets`, one row per
-// bucket; `cw_metric_series` per series) and deletes exactly the log rows those changes include,
-// in one transaction. Recover() loads the checkpoint and replays the remaining log, so every
-// acknowledged datapoint is counted exactly once after a crash.
+// bucket; `cw_metric_series` per series) and marks exactly the log rows those changes include as
+// folded in (`cw_metric_folded`), in one transaction; the marked log rows are then deleted a few
+// per transaction (a long delete of large rows would hold up puts). Recover() loads the
+// checkpoint and replays the log rows not marked, so every acknowledged datapoint is counted
+// exactly once after a crash.
 //
 // Thread-safety: all methods are thread-safe. Put/Query/List run concurrently (sharded locks);
 // Checkpoint briefly excludes Put's in-memory apply. Copy/move: neither.
@@ -177,6 +179,8 @@ class MetricStore {
   void ApplyOne(Series& series, const MetricDatum& d);
   std::string EncodeLog(const std::vector<MetricDatum>& data) const;
   static absl::Status DecodeLog(std::string_view text, std::vector<MetricDatum>* out);
+  // Deletes log rows a committed checkpoint contains, with their markers, a few per transaction.
+  absl::Status TrimLog(const std::vector<std::pair<std::string, std::string>>& folded);
   std::string SeriesRowId(uint64_t id) const;
   std::string BucketRowId(uint64_t id, int level, int64_t start) const;
   void MergeInto(Series& s, int level, int64_t start, const Aggregate& agg);

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "common/ids.h"
+#include "common/status.h"
 #include "gtest/gtest.h"
 #include "storage/memory_store.h"
 #include "storage/sqlite/sqlite_store.h"
@@ -196,6 +197,58 @@ TEST_F(MetricStoreDurability, RecoversCheckpointPlusLogExactlyOnce) {
     EXPECT_EQ(w[0].sum, expected) << "restart " << restart;
     EXPECT_EQ(store.List("1", std::nullopt, std::nullopt, {}, absl::InfinitePast()).size(), 1u);
     ASSERT_TRUE(store.Checkpoint().ok());
+  }
+}
+
+// A crash after a checkpoint committed but before its log rows were deleted: the rows marked as
+// folded into the checkpoint are not replayed.
+TEST_F(MetricStoreDurability, InterruptedLogTrimIsNotReplayed) {
+  std::string row_id, row_value;
+  {
+    auto sqlite = Open();
+    MetricStore store(*sqlite);
+    ASSERT_TRUE(store.Recover().ok());
+    ASSERT_TRUE(store.Put("1", {Value("Errors", 5, kT0)}).ok());
+    ASSERT_TRUE(sqlite
+                    ->Read([&](storage::ReadTxn& txn) {
+                      return txn.Scan("cw_metric_log", "1", "", "", 0,
+                                      [&](std::string_view id, std::string_view v) {
+                                        row_id = std::string(id);
+                                        row_value = std::string(v);
+                                        return true;
+                                      });
+                    })
+                    .ok());
+    ASSERT_FALSE(row_id.empty());
+    ASSERT_TRUE(store.Checkpoint().ok());
+    // Put the log row and its marker back, as if the trim had not run.
+    ASSERT_TRUE(sqlite
+                    ->Write([&](storage::WriteTxn& txn) -> absl::Status {
+                      KLAXON_RETURN_IF_ERROR(txn.Put("cw_metric_log", "1", row_id, row_value));
+                      KLAXON_RETURN_IF_ERROR(txn.Put("cw_metric_folded", "1", row_id, ""));
+                      return txn.Put("cw_metric_folded", "1", "us-east-1/00000000000000099999", "");
+                    })
+                    .ok());
+  }
+  for (int restart = 0; restart < 2; ++restart) {
+    auto sqlite = Open();
+    MetricStore store(*sqlite);
+    ASSERT_TRUE(store.Recover().ok());
+    EXPECT_EQ(store.Query("1", Metric("Errors"), std::nullopt, kT0, absl::Seconds(60), 1)[0].sum,
+              5);
+    int left = 0;
+    ASSERT_TRUE(sqlite
+                    ->Read([&](storage::ReadTxn& txn) -> absl::Status {
+                      for (const char* table : {"cw_metric_log", "cw_metric_folded"}) {
+                        KLAXON_RETURN_IF_ERROR(txn.Scan(table, "1", "", "", 0, [&](auto, auto) {
+                          ++left;
+                          return true;
+                        }));
+                      }
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    EXPECT_EQ(left, 0);
   }
 }
 
