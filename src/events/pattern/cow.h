@@ -123,9 +123,11 @@ class CowMap {
 };
 
 // A map from a well-mixed 64-bit hash to a 32-bit id (the head of a chain of entries kept by the
-// caller), in kShards shards chosen by the top bits of the hash, each an open-addressing table
-// of 12-byte slots (linear probing, backward-shift deletion, load <= 3/4): a lookup usually
-// reads one cache line, which Prefetch can request ahead of time.
+// caller), in kShards shards chosen by the top bits of the hash. Each shard is an
+// open-addressing table (linear probing, backward-shift deletion, load <= 3/4) of 12-byte slots
+// with a parallel array of 1-byte tags (7 bits of the hash, as in Swiss tables): a lookup for an
+// absent hash usually reads only the tags (one cache line, 1/8 of the slots' size, so that a big
+// table's tags stay in cache), and Prefetch can request that line ahead of time.
 class CowHashIndex {
  public:
   static constexpr size_t kShardBits = 6;
@@ -135,17 +137,18 @@ class CowHashIndex {
     const Shard* shard = shards_[hash >> (64 - kShardBits)].get();
     if (shard == nullptr) return nullptr;
     hash = NonZero(hash);
+    const uint8_t tag = Tag(hash);
     for (size_t i = Home(hash, shard->mask);; i = (i + 1) & shard->mask) {
-      const Slot& slot = shard->slots[i];
-      if (slot.Hash() == hash) return &slot.id;
-      if (slot.Empty()) return nullptr;
+      const uint8_t t = shard->tags[i];
+      if (t == 0) return nullptr;
+      if (t == tag && shard->slots[i].Hash() == hash) return &shard->slots[i].id;
     }
   }
 
-  // Asks for the cache line that Find(hash) will read first.
+  // Asks for the cache line of tags that Find(hash) will read first.
   void Prefetch(uint64_t hash) const {
     const Shard* shard = shards_[hash >> (64 - kShardBits)].get();
-    if (shard != nullptr) __builtin_prefetch(&shard->slots[Home(NonZero(hash), shard->mask)]);
+    if (shard != nullptr) __builtin_prefetch(&shard->tags[Home(NonZero(hash), shard->mask)]);
   }
 
   // The id stored for `hash`, inserting `absent` if there is none.
@@ -153,14 +156,14 @@ class CowHashIndex {
     Shard& shard = MutableShard(hash);
     hash = NonZero(hash);
     for (size_t i = Home(hash, shard.mask);; i = (i + 1) & shard.mask) {
-      Slot& slot = shard.slots[i];
-      if (slot.Hash() == hash) return slot.id;
-      if (slot.Empty()) break;
+      if (shard.tags[i] == 0) break;
+      if (shard.slots[i].Hash() == hash) return shard.slots[i].id;
     }
     if ((shard.size + 1) * 4 > shard.slots.size() * 3) Grow(shard);
     size_t i = Home(hash, shard.mask);
-    while (!shard.slots[i].Empty()) i = (i + 1) & shard.mask;
+    while (shard.tags[i] != 0) i = (i + 1) & shard.mask;
     shard.slots[i] = Slot{static_cast<uint32_t>(hash), static_cast<uint32_t>(hash >> 32), absent};
+    shard.tags[i] = Tag(hash);
     ++shard.size;
     return shard.slots[i].id;
   }
@@ -170,39 +173,42 @@ class CowHashIndex {
     Shard& shard = MutableShard(hash);
     hash = NonZero(hash);
     size_t i = Home(hash, shard.mask);
-    while (shard.slots[i].Hash() != hash) {
-      if (shard.slots[i].Empty()) return;
+    while (shard.tags[i] == 0 || shard.slots[i].Hash() != hash) {
+      if (shard.tags[i] == 0) return;
       i = (i + 1) & shard.mask;
     }
     // Backward-shift deletion: move later entries of the probe run into the hole.
     size_t hole = i;
-    for (size_t j = (i + 1) & shard.mask; !shard.slots[j].Empty(); j = (j + 1) & shard.mask) {
+    for (size_t j = (i + 1) & shard.mask; shard.tags[j] != 0; j = (j + 1) & shard.mask) {
       const size_t home = Home(shard.slots[j].Hash(), shard.mask);
       // j stays unless the hole lies cyclically in [home, j).
       const bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
       if (!stays) {
         shard.slots[hole] = shard.slots[j];
+        shard.tags[hole] = shard.tags[j];
         hole = j;
       }
     }
     shard.slots[hole] = Slot();
+    shard.tags[hole] = 0;
     --shard.size;
   }
 
  private:
   struct Slot {
-    uint32_t lo = 0, hi = 0;  // the hash; 0 = empty
+    uint32_t lo = 0, hi = 0;  // the hash
     uint32_t id = 0;
     uint64_t Hash() const { return (uint64_t{hi} << 32) | lo; }
-    bool Empty() const { return lo == 0 && hi == 0; }
   };
   struct Shard {
+    std::vector<uint8_t> tags = std::vector<uint8_t>(8);  // 0: empty slot
     std::vector<Slot> slots = std::vector<Slot>(8);
     size_t mask = 7;
     size_t size = 0;
   };
   static uint64_t NonZero(uint64_t hash) { return hash == 0 ? 1 : hash; }
   static size_t Home(uint64_t hash, size_t mask) { return (hash >> 20) & mask; }
+  static uint8_t Tag(uint64_t hash) { return static_cast<uint8_t>(0x80 | (hash & 0x7F)); }
 
   Shard& MutableShard(uint64_t hash) {
     auto& shard = shards_[hash >> (64 - kShardBits)];
@@ -215,13 +221,16 @@ class CowHashIndex {
   }
   static void Grow(Shard& shard) {
     std::vector<Slot> old = std::move(shard.slots);
+    std::vector<uint8_t> old_tags = std::move(shard.tags);
     shard.slots.assign(old.size() * 2, Slot());
+    shard.tags.assign(old.size() * 2, 0);
     shard.mask = shard.slots.size() - 1;
-    for (const Slot& s : old) {
-      if (s.Empty()) continue;
-      size_t i = Home(s.Hash(), shard.mask);
-      while (!shard.slots[i].Empty()) i = (i + 1) & shard.mask;
-      shard.slots[i] = s;
+    for (size_t k = 0; k < old.size(); ++k) {
+      if (old_tags[k] == 0) continue;
+      size_t i = Home(old[k].Hash(), shard.mask);
+      while (shard.tags[i] != 0) i = (i + 1) & shard.mask;
+      shard.slots[i] = old[k];
+      shard.tags[i] = old_tags[k];
     }
   }
 
