@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "incidents/incident_manager.h"
 #include "opsitems/ops_item_service.h"
+#include "outbox/store_outbox.h"
 #include "storage/memory_store.h"
 
 namespace klaxon::alarms {
@@ -319,6 +320,31 @@ TEST_F(AlarmIncidentTest, MetricMathAlarm) {
   auto r = alarms_->DescribeAlarms(scope(), req);
   EXPECT_THAT(r->metric_alarms[0].state_reason, HasSubstr("[15.0 ("));
   EXPECT_THAT(*r->metric_alarms[0].state_reason_data, ::testing::Not(HasSubstr("statistic")));
+}
+
+// The same path through the node's real outbox (StoreOutbox, delivery driven by the test).
+TEST_F(AlarmIncidentTest, ThroughStoreOutbox) {
+  CreatePlan("db-down");
+  outbox::OutboxOptions options;
+  options.delivery_threads = 0;
+  outbox::StoreOutbox store_outbox(store_, clock_, options);
+  AlarmDependencies deps;
+  deps.outbox = &store_outbox;
+  deps.incidents = &im_->incidents();
+  deps.ops_items = ops_.get();
+  AlarmService alarms(store_, clock_, AlarmServiceOptions(), deps);
+  ASSERT_TRUE(alarms.Load().ok());
+  store_outbox.RegisterHandler(
+      kAlarmActionKind, [&](const outbox::Entry& e) { return alarms.RunAction(e.id, e.payload); });
+  ASSERT_TRUE(store_outbox.Start().ok());
+  ASSERT_TRUE(alarms.PutMetricAlarm(scope(), CpuAlarm("cpu")).ok());
+  ASSERT_TRUE(alarms.SetAlarmState(scope(), "cpu", StateValue::kAlarm, "t", std::nullopt).ok());
+  auto delivered = store_outbox.DeliverDue();
+  ASSERT_TRUE(delivered.ok());
+  EXPECT_EQ(*delivered, 1u);
+  EXPECT_EQ(Incidents().size(), 1u);
+  EXPECT_EQ(*store_outbox.DeliverDue(), 0u);
+  store_outbox.Stop();
 }
 
 TEST_F(AlarmIncidentTest, EvaluationIsOncePerBoundary) {
