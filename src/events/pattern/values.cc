@@ -345,23 +345,47 @@ absl::StatusOr<Wildcard> ParseWildcard(std::string_view s) {
   return w;
 }
 
+namespace {
+
+inline bool SameBytes(const char* a, const char* b, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
+// Position of the first occurrence of `needle` (non-empty) in hay[from, limit), or npos. The
+// values matched against wildcards are short, so a plain loop beats memchr/memcmp calls.
+inline size_t FindIn(std::string_view hay, size_t from, size_t limit, std::string_view needle) {
+  const size_t n = needle.size();
+  if (limit < n) return std::string_view::npos;
+  const char first = needle[0];
+  for (size_t i = from; i + n <= limit; ++i) {
+    if (hay[i] == first && SameBytes(hay.data() + i + 1, needle.data() + 1, n - 1)) return i;
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
 bool WildcardMatches(const Wildcard& w, std::string_view value) {
   const auto& seg = w.segments;
   if (seg.size() == 1) return value == seg[0];
   const std::string& first = seg.front();
   const std::string& last = seg.back();
   if (value.size() < first.size() + last.size()) return false;
-  if (value.substr(0, first.size()) != first) return false;
-  if (value.substr(value.size() - last.size()) != last) return false;
+  if (!SameBytes(value.data(), first.data(), first.size())) return false;
+  if (!SameBytes(value.data() + value.size() - last.size(), last.data(), last.size())) {
+    return false;
+  }
   // Middle segments: leftmost greedy placement is optimal for '*'-only globs.
   size_t pos = first.size();
-  size_t limit = value.size() - last.size();
+  const size_t limit = value.size() - last.size();
   for (size_t k = 1; k + 1 < seg.size(); ++k) {
     if (seg[k].empty()) continue;
-    std::string_view window = value.substr(pos, limit - pos);
-    size_t found = window.find(seg[k]);
+    size_t found = FindIn(value, pos, limit, seg[k]);
     if (found == std::string_view::npos) return false;
-    pos += found + seg[k].size();
+    pos = found + seg[k].size();
   }
   return true;
 }
