@@ -90,6 +90,7 @@ struct Result {
   double add_seconds = 0;
   size_t bytes = 0;          // the published RuleSet alone
   size_t builder_bytes = 0;  // the RuleSet and its RuleSetBuilder (what a bus keeps)
+  double update_us = 0;      // one Add or Remove + Build on the full set
   size_t patterns = 0;
 };
 
@@ -111,10 +112,25 @@ Result Run(const std::vector<std::string>& patterns, const std::vector<std::stri
       if (!builder.Add(i, *p).ok()) std::abort();
     }
     set = builder.Build();
+    r.add_seconds = Seconds(t0, Clock::now());
     size_t with_builder = HeapBytes();
     r.builder_bytes = with_builder > heap0 ? with_builder - heap0 : 0;
+    // A PutRule / DeleteRule on the full set: add one rule and publish, remove it and publish,
+    // while the first snapshot stays in use (so copy-on-write really copies).
+    auto p = ep::ParsePattern(patterns[0], ep::LibraryParseOptions());
+    if (p.ok()) {
+      constexpr int kOps = 50;
+      std::shared_ptr<const ep::RuleSet> latest;
+      auto u0 = Clock::now();
+      for (int k = 0; k < kOps; ++k) {
+        if (!builder.Add(patterns.size() + k, *p).ok()) std::abort();
+        latest = builder.Build();
+        builder.Remove(patterns.size() + k);
+        latest = builder.Build();
+      }
+      r.update_us = Seconds(u0, Clock::now()) / (2 * kOps) * 1e6;
+    }
   }
-  r.add_seconds = Seconds(t0, Clock::now());
   size_t heap1 = HeapBytes();
   r.bytes = heap1 > heap0 ? heap1 - heap0 : 0;
   r.patterns = set->pattern_count();
@@ -264,9 +280,9 @@ int main(int argc, char** argv) {
         total += c;
       }
       std::printf(
-          "  add %.3f s  memory %.1f MB (with builder %.1f MB)  patterns %zu  rules matching %zu  "
-          "matches %llu\n",
-          r.add_seconds, r.bytes / 1e6, r.builder_bytes / 1e6, r.patterns, matched,
+          "  add %.3f s  memory %.1f MB (with builder %.1f MB)  update %.0f us  patterns %zu  "
+          "rules matching %zu  matches %llu\n",
+          r.add_seconds, r.bytes / 1e6, r.builder_bytes / 1e6, r.update_us, r.patterns, matched,
           static_cast<unsigned long long>(total));
     } else {
       std::printf("  counts");
