@@ -93,6 +93,7 @@ void BenchPut(int threads, int values_per_datum, double seconds, bool persist = 
     });
     std::atomic<uint64_t> samples{0}, requests{0};
     std::vector<std::thread> workers;
+    workers.reserve(threads);
     const absl::Time base = absl::Now();
     for (int t = 0; t < threads; ++t) {
       workers.emplace_back([&, t] {

@@ -136,6 +136,8 @@ int main(int argc, char** argv) {
   std::vector<double> latencies;
   std::vector<std::thread> threads;
   const int64_t epoch = absl::ToUnixSeconds(absl::Now()) - 120;
+  const std::string authority = absl::StrCat(host, ":", port);
+  threads.reserve(connections);
   for (int c = 0; c < connections; ++c) {
     threads.emplace_back([&, c] {
       try {
@@ -152,7 +154,7 @@ int main(int argc, char** argv) {
           req.set("X-Amz-Target", "GraniteServiceVersion20100801.PutMetricData");
           req.set("x-amzn-query-mode", "true");
           req.body() = body;
-          Sign(req, host + ":" + port);
+          Sign(req, authority);
           auto t0 = std::chrono::steady_clock::now();
           http::write(stream, req);
           http::response<http::string_body> res;

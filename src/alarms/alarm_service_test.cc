@@ -13,7 +13,6 @@
 namespace klaxon::alarms {
 namespace {
 
-using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 namespace json = boost::json;
 

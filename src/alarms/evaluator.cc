@@ -58,6 +58,7 @@ struct Point {
 
 std::string ListPoints(const std::vector<const Point*>& points) {
   std::vector<std::string> parts;
+  parts.reserve(points.size());
   for (const Point* p : points) {
     parts.push_back(
         absl::StrCat(FormatJavaDouble(*p->dp->value), " (", FormatReasonDate(p->dp->start), ")"));

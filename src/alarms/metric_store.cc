@@ -280,16 +280,16 @@ std::string MetricStore::EncodeLog(const std::vector<MetricDatum>& data) const {
 }
 
 absl::Status MetricStore::DecodeLog(std::string_view text, std::vector<MetricDatum>* out) {
-  const absl::Status bad = absl::DataLossError("cw_metric_log: row does not decode");
-  if (text.substr(0, 2) != kLogMagic) return bad;
+  auto bad = [] { return absl::DataLossError("cw_metric_log: row does not decode"); };
+  if (text.substr(0, 2) != kLogMagic) return bad();
   LogReader r(text.substr(2));
   uint64_t n = 0;
-  if (!r.Varint(&n)) return bad;
+  if (!r.Varint(&n)) return bad();
   std::vector<std::string_view> strings;
   for (uint64_t i = 0; i < n; ++i) {
     uint64_t len = 0;
     std::string_view str;
-    if (!r.Varint(&len) || !r.Bytes(len, &str)) return bad;
+    if (!r.Varint(&len) || !r.Bytes(len, &str)) return bad();
     strings.push_back(str);
   }
   auto str = [&](uint64_t i, std::string* s) {
@@ -298,44 +298,44 @@ absl::Status MetricStore::DecodeLog(std::string_view text, std::vector<MetricDat
     return true;
   };
   uint64_t base = 0, count = 0;
-  if (!r.Fixed64(&base) || !r.Varint(&count)) return bad;
+  if (!r.Fixed64(&base) || !r.Varint(&count)) return bad();
   for (uint64_t k = 0; k < count; ++k) {
     MetricDatum d;
     uint64_t ns = 0, name = 0, dims = 0, unit = 0, zz = 0;
     if (!r.Varint(&ns) || !str(ns, &d.metric.ns) || !r.Varint(&name) ||
         !str(name, &d.metric.name) || !r.Varint(&dims) || dims > 1000) {
-      return bad;
+      return bad();
     }
     for (uint64_t j = 0; j < dims; ++j) {
       uint64_t dn = 0, dv = 0;
       Dimension dim;
       if (!r.Varint(&dn) || !str(dn, &dim.name) || !r.Varint(&dv) || !str(dv, &dim.value)) {
-        return bad;
+        return bad();
       }
       d.metric.dimensions.push_back(std::move(dim));
     }
     uint8_t flags = 0;
-    if (!r.Varint(&unit) || !str(unit, &d.unit) || !r.Varint(&zz) || !r.Byte(&flags)) return bad;
+    if (!r.Varint(&unit) || !str(unit, &d.unit) || !r.Varint(&zz) || !r.Byte(&flags)) return bad();
     const int64_t delta = static_cast<int64_t>(zz >> 1) ^ -static_cast<int64_t>(zz & 1);
     d.timestamp = absl::FromUnixMillis(static_cast<int64_t>(base) + delta);
     d.storage_resolution = (flags & 1) ? 1 : 60;
     switch (flags >> 1) {
       case 0:
         d.kind = MetricDatum::Kind::kValue;
-        if (!r.Double(&d.value)) return bad;
+        if (!r.Double(&d.value)) return bad();
         break;
       case 1: {
         d.kind = MetricDatum::Kind::kValues;
         uint64_t nv = 0, nc = 0;
-        if (!r.Varint(&nv) || nv > 100000) return bad;
+        if (!r.Varint(&nv) || nv > 100000) return bad();
         d.values.resize(nv);
         for (auto& v : d.values) {
-          if (!r.Double(&v)) return bad;
+          if (!r.Double(&v)) return bad();
         }
-        if (!r.Varint(&nc) || (nc != 0 && nc != nv)) return bad;
+        if (!r.Varint(&nc) || (nc != 0 && nc != nv)) return bad();
         d.counts.resize(nc);
         for (auto& c : d.counts) {
-          if (!r.Double(&c)) return bad;
+          if (!r.Double(&c)) return bad();
         }
         break;
       }
@@ -343,15 +343,15 @@ absl::Status MetricStore::DecodeLog(std::string_view text, std::vector<MetricDat
         d.kind = MetricDatum::Kind::kStatisticSet;
         if (!r.Double(&d.sample_count) || !r.Double(&d.sum) || !r.Double(&d.min) ||
             !r.Double(&d.max)) {
-          return bad;
+          return bad();
         }
         break;
       default:
-        return bad;
+        return bad();
     }
     out->push_back(std::move(d));
   }
-  if (!r.done()) return bad;
+  if (!r.done()) return bad();
   return absl::OkStatus();
 }
 

@@ -83,6 +83,7 @@ TEST(MetricStore, HighResolutionAndRollup) {
   options.minute_retention = absl::Hours(2);
   MetricStore store(backing, options);
   std::vector<MetricDatum> data;
+  data.reserve(60);
   for (int s = 0; s < 60; ++s) data.push_back(Value("Hr", 1, kT0 + absl::Seconds(s), "None", 1));
   ASSERT_TRUE(store.Put("1", data).ok());
   auto tens = store.Query("1", Metric("Hr"), std::nullopt, kT0, absl::Seconds(10), 6);
@@ -101,7 +102,7 @@ TEST(MetricStore, HighResolutionAndRollup) {
 TEST(MetricStore, MemoryBoundDropsOldestData) {
   storage::MemoryStore backing;
   MetricStoreOptions options;
-  options.max_memory_bytes = 64 * 1024;
+  options.max_memory_bytes = size_t{64} * 1024;
   options.persist = false;
   MetricStore store(backing, options);
   for (int i = 0; i < 2000; ++i) {
@@ -260,6 +261,7 @@ TEST_F(MetricStoreDurability, RollupIsPersisted) {
     MetricStore store(*sqlite, options);
     ASSERT_TRUE(store.Recover().ok());
     std::vector<MetricDatum> data;
+    data.reserve(30);
     for (int s = 0; s < 30; ++s) data.push_back(Value("Hr", 2, kT0 + absl::Seconds(s), "None", 1));
     ASSERT_TRUE(store.Put("1", data).ok());
     ASSERT_TRUE(store.Checkpoint().ok());

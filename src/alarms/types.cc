@@ -67,7 +67,7 @@ absl::Status ParseRange(std::string_view text, std::string_view inner, Stat& sta
   if (b_pct) b.remove_suffix(1);
   if (a.empty() && b.empty()) return BadStat(text);
   // Both bounds are percentages or both absolute (a missing bound takes the other's kind).
-  bool percent = a.empty() ? b_pct : (b.empty() ? a_pct : a_pct);
+  bool percent = a.empty() ? b_pct : a_pct;
   if (!a.empty() && !b.empty() && a_pct != b_pct) return BadStat(text);
   stat.percent = percent;
   stat.lo = percent ? 0 : -HUGE_VAL;
@@ -354,11 +354,10 @@ std::string FormatJavaDouble(double v) {
   double a = std::fabs(v);
   if (a >= 1e-3 && a < 1e7) {
     if (exponent >= 0) {
-      std::string int_part = digits.substr(0, std::min<size_t>(digits.size(), exponent + 1));
-      while (static_cast<int>(int_part.size()) < exponent + 1) int_part.push_back('0');
-      std::string frac = digits.size() > static_cast<size_t>(exponent + 1)
-                             ? digits.substr(exponent + 1)
-                             : std::string("0");
+      const size_t int_digits = static_cast<size_t>(exponent) + 1;
+      std::string int_part = digits.substr(0, std::min(digits.size(), int_digits));
+      while (int_part.size() < int_digits) int_part.push_back('0');
+      std::string frac = digits.size() > int_digits ? digits.substr(int_digits) : std::string("0");
       out += int_part + "." + frac;
     } else {
       out += "0." + std::string(-exponent - 1, '0') + digits;

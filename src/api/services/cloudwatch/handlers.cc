@@ -22,7 +22,6 @@ namespace {
 namespace json = boost::json;
 using alarms::AlarmType;
 using alarms::MetricId;
-using alarms::StateValue;
 
 // ---------------------------------------------------------------------------------------------
 // Errors (the cloudwatch model's exceptions)
