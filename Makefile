@@ -10,7 +10,7 @@ LISTEN ?= 127.0.0.1:4566
 DATA ?= ./var
 REGION ?= us-east-1
 
-.PHONY: all deps build run test test-unit test-sanitizers test-asan test-tsan test-fuzz bench format tidy clean
+.PHONY: all deps build run test test-unit test-fuzz-short test-sanitizers test-asan test-tsan test-fuzz bench format tidy clean
 
 all: build
 
@@ -31,12 +31,19 @@ run: build
 	@echo "  aws --endpoint-url http://$(LISTEN) ssm-incidents list-response-plans"
 	@exec build/klaxon serve --listen $(LISTEN) --data $(DATA) --region $(REGION)
 
-# The whole suite: unit, integration, real-client and crash tests on the release build.
-# The sanitizer builds (ASan+UBSan with the fuzzers' short runs, and TSan) are `make
-# test-sanitizers`: each is a full clang build of the tree, which on CI's 2 cores would put the
-# suite past its 30-minute budget when the compiler cache is cold.
-test: build test-unit
+# The whole suite: unit, integration, real-client and crash tests on the release build, then a
+# short run of every fuzzer (libFuzzer + ASan + UBSan, built in the ASan tree: only the fuzzers
+# and what they link). The full sanitizer runs of every unit test (ASan+UBSan, and TSan) are
+# `make test-sanitizers`: each is a full clang build of the tree, which on CI's 2 cores would
+# put the suite past its 30-minute budget when the compiler cache is cold.
+test: build test-unit test-fuzz-short
 	@echo "make test: all suites passed"
+
+FUZZ_SECONDS ?= 10
+test-fuzz-short: deps
+	@cmake --preset asan >/dev/null
+	@cmake --build build/asan -j $(JOBS) --target fuzzers
+	@KLAXON_FUZZ_SECONDS=$(FUZZ_SECONDS) ctest --test-dir build/asan --output-on-failure -L fuzz -j $(JOBS)
 
 test-sanitizers: test-asan test-tsan
 

@@ -40,12 +40,14 @@ function(klaxon_fuzzer)
   target_compile_options(${K_NAME} PRIVATE ${KLAXON_WARNINGS} -fsanitize=fuzzer)
   target_link_options(${K_NAME} PRIVATE -fsanitize=fuzzer)
   target_link_libraries(${K_NAME} PRIVATE ${K_DEPS})
+  set_property(GLOBAL APPEND PROPERTY KLAXON_FUZZER_TARGETS ${K_NAME})
   if(K_CORPUS)
     # New inputs go to a scratch corpus in the build tree (libFuzzer writes to its first
-    # directory); the checked-in seeds are only read.
+    # directory); the checked-in seeds are only read. KLAXON_FUZZ_SECONDS in the environment
+    # overrides the configured run time (`make test` runs each fuzzer briefly).
     set(_scratch ${CMAKE_CURRENT_BINARY_DIR}/${K_NAME}_corpus)
     add_test(NAME ${K_NAME}
-      COMMAND sh -c "mkdir -p '${_scratch}' && exec '$<TARGET_FILE:${K_NAME}>' -max_total_time=${KLAXON_FUZZ_SECONDS} -rss_limit_mb=2048 '${_scratch}' '${K_CORPUS}'")
+      COMMAND sh -c "mkdir -p '${_scratch}' && exec '$<TARGET_FILE:${K_NAME}>' -max_total_time=\${KLAXON_FUZZ_SECONDS:-${KLAXON_FUZZ_SECONDS}} -rss_limit_mb=2048 '${_scratch}' '${K_CORPUS}'")
     set_tests_properties(${K_NAME} PROPERTIES LABELS fuzz)
   endif()
 endfunction()
