@@ -130,7 +130,7 @@ std::string AlarmService::AlarmRowId(const std::string& name) const {
 
 AlarmService::AlarmPtr AlarmService::Find(const std::string& account,
                                           const std::string& name) const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto a = registry_.find(account);
   if (a == registry_.end()) return nullptr;
   auto it = a->second.find(name);
@@ -138,7 +138,7 @@ AlarmService::AlarmPtr AlarmService::Find(const std::string& account,
 }
 
 void AlarmService::ApplyRegistry(const std::vector<RegistryUpdate>& updates) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   for (const RegistryUpdate& u : updates) {
     if (u.alarm) {
       registry_[u.account][u.name] = u.alarm;
@@ -150,7 +150,7 @@ void AlarmService::ApplyRegistry(const std::vector<RegistryUpdate>& updates) {
 }
 
 absl::Status AlarmService::Load() {
-  absl::MutexLock write_lock(&write_mu_);
+  MutexLock write_lock(&write_mu_);
   std::vector<std::string> accounts;
   const std::string meta_prefix = absl::StrCat(options_.region, "/alarm-account/");
   KLAXON_RETURN_IF_ERROR(store_.Read([&](storage::ReadTxn& txn) -> absl::Status {
@@ -373,7 +373,7 @@ absl::Status AlarmService::PutMetricAlarm(const Scope& scope, MetricAlarm alarm)
     if (q.metric_stat) q.metric_stat->metric.Normalize();
   }
   KLAXON_RETURN_IF_ERROR(ValidateMetricAlarm(scope, alarm));
-  absl::MutexLock write_lock(&write_mu_);
+  MutexLock write_lock(&write_mu_);
   AlarmPtr previous = Find(scope.account_id, alarm.name);
   if (previous && !std::holds_alternative<MetricAlarm>(*previous)) {
     return ValidationError(absl::StrCat("The alarm ", alarm.name, " exists as a composite alarm."));
@@ -394,7 +394,7 @@ absl::Status AlarmService::PutMetricAlarm(const Scope& scope, MetricAlarm alarm)
   } else {
     size_t count = 0;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       auto it = registry_.find(scope.account_id);
       if (it != registry_.end()) count = it->second.size();
     }
@@ -419,7 +419,7 @@ absl::Status AlarmService::PutCompositeAlarm(const Scope& scope, CompositeAlarm 
   auto rule = AlarmRule::Parse(alarm.alarm_rule);
   if (!rule.ok()) return ValidationError(std::string(rule.status().message()));
   {
-    absl::MutexLock write_lock(&write_mu_);
+    MutexLock write_lock(&write_mu_);
     AlarmPtr previous = Find(scope.account_id, alarm.name);
     if (previous && !std::holds_alternative<CompositeAlarm>(*previous)) {
       return ValidationError(absl::StrCat("The alarm ", alarm.name, " exists as a metric alarm."));
@@ -489,7 +489,7 @@ absl::Status AlarmService::PutCompositeAlarm(const Scope& scope, CompositeAlarm 
     } else {
       size_t count = 0;
       {
-        absl::MutexLock lock(&mu_);
+        MutexLock lock(&mu_);
         auto it = registry_.find(scope.account_id);
         if (it != registry_.end()) count = it->second.size();
       }
@@ -512,7 +512,7 @@ absl::Status AlarmService::PutCompositeAlarm(const Scope& scope, CompositeAlarm 
 }
 
 absl::Status AlarmService::DeleteAlarms(const Scope& scope, const std::vector<std::string>& names) {
-  absl::MutexLock write_lock(&write_mu_);
+  MutexLock write_lock(&write_mu_);
   std::vector<AlarmPtr> found;
   for (const std::string& name : names) {
     AlarmPtr a = Find(scope.account_id, name);
@@ -528,7 +528,7 @@ absl::Status AlarmService::DeleteAlarms(const Scope& scope, const std::vector<st
 
 absl::Status AlarmService::SetActionsEnabled(const Scope& scope,
                                              const std::vector<std::string>& names, bool enabled) {
-  absl::MutexLock write_lock(&write_mu_);
+  MutexLock write_lock(&write_mu_);
   for (const std::string& name : names) {
     AlarmPtr a = Find(scope.account_id, name);
     if (!a || Common(*a).actions_enabled == enabled) continue;
@@ -662,7 +662,7 @@ absl::StatusOr<int> AlarmService::CommitTransitions(const std::vector<Change>& c
   if (enqueued) deps_.outbox->Notify();
   std::function<void(const std::string&, const std::string&, StateValue)> observer;
   {
-    absl::MutexLock lock(&observer_mu_);
+    MutexLock lock(&observer_mu_);
     observer = observer_;
   }
   if (observer) {
@@ -694,7 +694,7 @@ absl::Status AlarmService::SetAlarmState(const Scope& scope, const std::string& 
                       "StateReasonData is not valid JSON.");
     }
   }
-  absl::MutexLock write_lock(&write_mu_);
+  MutexLock write_lock(&write_mu_);
   AlarmPtr current = Find(scope.account_id, name);
   if (!current) return NotFound(name);
   KLAXON_RETURN_IF_ERROR(
@@ -704,7 +704,7 @@ absl::Status AlarmService::SetAlarmState(const Scope& scope, const std::string& 
 
 absl::StatusOr<int> AlarmService::ApplyTransitions(const std::vector<Transition>& transitions,
                                                    size_t batch) {
-  absl::MutexLock write_lock(&write_mu_);
+  MutexLock write_lock(&write_mu_);
   std::vector<std::vector<Change>> batches(1);
   std::set<std::string> accounts;
   for (const Transition& t : transitions) {
@@ -726,7 +726,7 @@ absl::StatusOr<int> AlarmService::ApplyTransitions(const std::vector<Transition>
 }
 
 absl::Status AlarmService::EvaluateComposites(const std::set<std::string>& accounts) {
-  absl::MutexLock write_lock(&write_mu_);
+  MutexLock write_lock(&write_mu_);
   return EvaluateCompositesLocked(accounts);
 }
 
@@ -734,7 +734,7 @@ absl::Status AlarmService::EvaluateCompositesLocked(const std::set<std::string>&
   for (int pass = 0; pass < options_.max_composite_passes; ++pass) {
     std::vector<Change> changes;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       for (const auto& entry : registry_) {
         const std::string& account = entry.first;
         const std::map<std::string, AlarmPtr>& alarms = entry.second;
@@ -792,7 +792,7 @@ absl::Status AlarmService::EvaluateCompositesLocked(const std::set<std::string>&
 
 void AlarmService::SetTransitionObserver(
     std::function<void(const std::string&, const std::string&, StateValue)> observer) {
-  absl::MutexLock lock(&observer_mu_);
+  MutexLock lock(&observer_mu_);
   observer_ = std::move(observer);
 }
 
@@ -999,7 +999,7 @@ absl::StatusOr<DescribeAlarmsResult> AlarmService::DescribeAlarms(
   }
 
   DescribeAlarmsResult result;
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto acc = registry_.find(scope.account_id);
   if (acc == registry_.end()) return result;
   const auto& alarms = acc->second;
@@ -1055,7 +1055,7 @@ std::vector<MetricAlarm> AlarmService::DescribeAlarmsForMetric(
   MetricId metric = req.metric;
   metric.Normalize();
   std::vector<MetricAlarm> out;
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto acc = registry_.find(scope.account_id);
   if (acc == registry_.end()) return out;
   for (const auto& [name, alarm] : acc->second) {
@@ -1201,7 +1201,7 @@ absl::Status AlarmService::TagResource(const Scope& scope, const std::string& ar
                       "Tag keys beginning with 'aws:' are reserved.");
     }
   }
-  absl::MutexLock write_lock(&write_mu_);
+  MutexLock write_lock(&write_mu_);
   auto name = ResolveTagArn(scope, arn);
   AlarmPtr current = name ? Find(scope.account_id, *name) : nullptr;
   if (!current) {
@@ -1225,7 +1225,7 @@ absl::Status AlarmService::TagResource(const Scope& scope, const std::string& ar
 
 absl::Status AlarmService::UntagResource(const Scope& scope, const std::string& arn,
                                          const std::vector<std::string>& keys) {
-  absl::MutexLock write_lock(&write_mu_);
+  MutexLock write_lock(&write_mu_);
   auto name = ResolveTagArn(scope, arn);
   AlarmPtr current = name ? Find(scope.account_id, *name) : nullptr;
   if (!current) {
@@ -1246,7 +1246,7 @@ absl::Status AlarmService::UntagResource(const Scope& scope, const std::string& 
 std::vector<std::pair<std::string, std::shared_ptr<const MetricAlarm>>> AlarmService::MetricAlarms()
     const {
   std::vector<std::pair<std::string, std::shared_ptr<const MetricAlarm>>> out;
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   for (const auto& [account, alarms] : registry_) {
     for (const auto& [name, alarm] : alarms) {
       if (const auto* m = std::get_if<MetricAlarm>(alarm.get())) {
@@ -1264,7 +1264,7 @@ absl::Status AlarmService::TrimHistory(absl::Time now) {
   const std::string start = absl::StrCat(options_.region, "/", InvertedMicros(cutoff));
   std::vector<std::string> accounts;
   {
-    absl::MutexLock write_lock(&write_mu_);
+    MutexLock write_lock(&write_mu_);
     accounts.assign(known_accounts_.begin(), known_accounts_.end());
   }
   for (const std::string& account : accounts) {

@@ -40,11 +40,11 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "alarms/records.h"
 #include "alarms/types.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "storage/store.h"
 
 namespace klaxon::outbox {
@@ -268,13 +268,13 @@ class AlarmService {
   const AlarmServiceOptions options_;
   const AlarmDependencies deps_;
 
-  absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
-  mutable absl::Mutex mu_;
+  Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  mutable Mutex mu_;
   // account -> name -> alarm
   std::map<std::string, std::map<std::string, AlarmPtr>> registry_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> known_accounts_ ABSL_GUARDED_BY(write_mu_);
 
-  absl::Mutex observer_mu_;
+  Mutex observer_mu_;
   std::function<void(const std::string&, const std::string&, StateValue)> observer_
       ABSL_GUARDED_BY(observer_mu_);
 };

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <set>
 #include <utility>
 
@@ -26,8 +27,14 @@ constexpr char kBucketTable[] = "cw_metric_buckets";
 constexpr char kMetaTable[] = "cw_meta";
 // Markers of log rows a committed checkpoint contains (same ids as cw_metric_log).
 constexpr char kFoldedTable[] = "cw_metric_folded";
-// Log rows (and their markers) deleted per transaction after a checkpoint.
+// Log rows (and their markers) deleted per transaction after a checkpoint (log rows are large).
 constexpr size_t kTrimBatch = 16;
+// A checkpoint transaction writing series holds at most options_.checkpoint_batch_rows rows and
+// about this many bytes (a series is never split, so one with more changed buckets gets a
+// transaction of its own).
+constexpr size_t kSeriesBatchBytes = size_t{1} << 20;
+// cw_meta row holding the generation of the last checkpoint started.
+constexpr char kGenRow[] = "metric-gen";
 
 constexpr int64_t kBucketSeconds[] = {1, 60, 300, 3600};
 
@@ -102,7 +109,10 @@ MetricStore::Series& MetricStore::SeriesFor(Shard& shard, const std::string& key
     slot->metric = metric;
   }
   for (auto& s : slot->units) {
-    if (s->unit == unit) return *s;
+    if (s->unit == unit) {
+      s->dead = false;  // revived: keeps its id
+      return *s;
+    }
   }
   auto series = std::make_unique<Series>();
   series->id = next_series_id_.fetch_add(1);
@@ -129,7 +139,7 @@ void MetricStore::ApplyOne(Series& s, const MetricDatum& d) {
       agg.AddStatisticSet(d.sample_count, d.sum, d.min, d.max);
       break;
   }
-  s.dirty.insert(BucketKey(level, start));
+  if (options_.persist) s.dirty.insert(BucketKey(level, start));
   s.last_data = std::max(s.last_data, ts);
   s.updated = put_seq_.fetch_add(1, std::memory_order_relaxed) + 1;
 }
@@ -139,7 +149,7 @@ uint64_t MetricStore::Apply(const std::string& account, const std::vector<Metric
   for (const MetricDatum& d : data) {
     std::string key = EntryKey(account, d.metric);
     Shard& shard = ShardFor(key);
-    absl::MutexLock lock(&shard.mu);
+    MutexLock lock(&shard.mu);
     Series& s = SeriesFor(shard, key, account, d.metric, d.unit);
     ApplyOne(s, d);
     samples += d.kind == MetricDatum::Kind::kValues ? d.values.size() : 1;
@@ -361,7 +371,7 @@ absl::Status MetricStore::Put(const std::string& account, const std::vector<Metr
   if (options_.persist) {
     bool new_account;
     {
-      absl::MutexLock lock(&applied_mu_);
+      MutexLock lock(&applied_mu_);
       new_account = !known_accounts_.contains(account);
     }
     std::string row = EncodeLog(data);
@@ -376,14 +386,14 @@ absl::Status MetricStore::Put(const std::string& account, const std::vector<Metr
     }));
     log_rows_.fetch_add(1, std::memory_order_relaxed);
     if (new_account) {
-      absl::MutexLock lock(&applied_mu_);
+      MutexLock lock(&applied_mu_);
       known_accounts_.insert(account);
     }
   }
-  absl::ReaderMutexLock apply_lock(&apply_mu_);
+  ReaderLock apply_lock(&apply_mu_);
   Apply(account, data);
   if (options_.persist) {
-    absl::MutexLock lock(&applied_mu_);
+    MutexLock lock(&applied_mu_);
     applied_log_.emplace_back(account, std::move(log_id));
   }
   return absl::OkStatus();
@@ -409,7 +419,7 @@ std::vector<Aggregate> MetricStore::Query(const std::string& account, const Metr
   const int64_t s0 = absl::ToUnixSeconds(start);
   std::string key = EntryKey(account, metric);
   Shard& shard = ShardFor(key);
-  absl::MutexLock lock(&shard.mu);
+  MutexLock lock(&shard.mu);
   auto it = shard.entries.find(key);
   if (it == shard.entries.end()) return out;
   for (const auto& series : it->second->units) {
@@ -422,7 +432,7 @@ std::vector<Aggregate> MetricStore::Query(const std::string& account, const Metr
 uint64_t MetricStore::UpdateSequence(const std::string& account, const MetricId& metric) const {
   std::string key = EntryKey(account, metric);
   Shard& shard = ShardFor(key);
-  absl::MutexLock lock(&shard.mu);
+  MutexLock lock(&shard.mu);
   auto it = shard.entries.find(key);
   if (it == shard.entries.end()) return 0;
   uint64_t seq = 0;
@@ -439,11 +449,11 @@ std::map<std::string, std::vector<Aggregate>> MetricStore::QueryByUnit(
   const int64_t s0 = absl::ToUnixSeconds(start);
   std::string key = EntryKey(account, metric);
   Shard& shard = ShardFor(key);
-  absl::MutexLock lock(&shard.mu);
+  MutexLock lock(&shard.mu);
   auto it = shard.entries.find(key);
   if (it == shard.entries.end()) return out;
   for (const auto& series : it->second->units) {
-    if (unit && series->unit != *unit) continue;
+    if (series->dead || (unit && series->unit != *unit)) continue;
     auto& windows = out[series->unit];
     windows.resize(n);
     CollectWindows(*series, s0, p, n, windows);
@@ -459,7 +469,7 @@ std::vector<ListedMetric> MetricStore::List(const std::string& account,
   std::vector<ListedMetric> out;
   const int64_t since_s = absl::ToUnixSeconds(since);
   for (const Shard& shard : shards_) {
-    absl::MutexLock lock(&shard.mu);
+    MutexLock lock(&shard.mu);
     for (const auto& [key, entry] : shard.entries) {
       if (entry->account != account) continue;
       if (ns && entry->metric.ns != *ns) continue;
@@ -477,8 +487,13 @@ std::vector<ListedMetric> MetricStore::List(const std::string& account,
       }
       if (!match) continue;
       int64_t last = 0;
-      for (const auto& s : entry->units) last = std::max(last, s->last_data);
-      if (last < since_s) continue;
+      bool live = false;
+      for (const auto& s : entry->units) {
+        if (s->dead) continue;
+        live = true;
+        last = std::max(last, s->last_data);
+      }
+      if (!live || last < since_s) continue;
       out.push_back({entry->metric, absl::FromUnixSeconds(last)});
     }
   }
@@ -491,19 +506,16 @@ std::vector<ListedMetric> MetricStore::List(const std::string& account,
 
 void MetricStore::MergeInto(Series& s, int level, int64_t start, const Aggregate& agg) {
   s.levels[level][start].Merge(agg);
-  s.dirty.insert(BucketKey(level, start));
+  if (options_.persist) s.dirty.insert(BucketKey(level, start));
 }
 
-void MetricStore::RemoveBucket(Shard& shard, const Entry& entry, Series& s, int level,
-                               int64_t start) {
+void MetricStore::RemoveBucket(Series& s, int level, int64_t start) {
   s.levels[level].erase(start);
-  s.dirty.erase(BucketKey(level, start));
-  if (s.persisted || options_.persist) {
-    shard.removed.emplace_back(kBucketTable, entry.account, BucketRowId(s.id, level, start));
-  }
+  // A dirty key whose bucket is gone makes the checkpoint delete the row.
+  if (options_.persist) s.dirty.insert(BucketKey(level, start));
 }
 
-bool MetricStore::CompactSeries(Shard& shard, const Entry& entry, Series& s, int64_t now) {
+bool MetricStore::CompactSeries(Series& s, int64_t now) {
   const int64_t keep[] = {now - absl::ToInt64Seconds(options_.high_res_retention),
                           now - absl::ToInt64Seconds(options_.minute_retention),
                           now - absl::ToInt64Seconds(options_.five_minute_retention),
@@ -515,7 +527,7 @@ bool MetricStore::CompactSeries(Shard& shard, const Entry& entry, Series& s, int
       if (level + 1 < kLevels) {
         MergeInto(s, level + 1, FloorTo(start, kBucketSeconds[level + 1]), buckets.begin()->second);
       }
-      RemoveBucket(shard, entry, s, level, start);
+      RemoveBucket(s, level, start);
     }
   }
   for (const auto& level : s.levels) {
@@ -526,19 +538,24 @@ bool MetricStore::CompactSeries(Shard& shard, const Entry& entry, Series& s, int
 
 void MetricStore::Compact(absl::Time now) {
   const int64_t now_s = absl::ToUnixSeconds(now);
-  absl::ReaderMutexLock apply_lock(&apply_mu_);
+  ReaderLock apply_lock(&apply_mu_);
   for (Shard& shard : shards_) {
-    absl::MutexLock lock(&shard.mu);
+    MutexLock lock(&shard.mu);
     for (auto it = shard.entries.begin(); it != shard.entries.end();) {
       Entry& entry = *it->second;
       for (size_t i = 0; i < entry.units.size();) {
         Series& s = *entry.units[i];
-        if (CompactSeries(shard, entry, s, now_s)) {
+        if (s.dead || CompactSeries(s, now_s)) {
           ++i;
           continue;
         }
-        if (s.persisted) shard.removed.emplace_back(kSeriesTable, entry.account, SeriesRowId(s.id));
-        entry.units.erase(entry.units.begin() + i);
+        if (options_.persist) {
+          s.dead = true;  // a checkpoint writes its tombstone, then forgets it
+          s.last_data = 0;
+          ++i;
+        } else {
+          entry.units.erase(entry.units.begin() + i);
+        }
       }
       if (entry.units.empty()) {
         shard.entries.erase(it++);
@@ -559,7 +576,7 @@ void MetricStore::EnforceMemoryBound() {
   std::vector<Candidate> candidates;
   size_t total = 0;
   for (Shard& shard : shards_) {
-    absl::MutexLock lock(&shard.mu);
+    MutexLock lock(&shard.mu);
     for (const auto& [key, entry] : shard.entries) {
       total += sizeof(Entry) + key.size() * 2;
       for (const auto& s : entry->units) {
@@ -586,7 +603,7 @@ void MetricStore::EnforceMemoryBound() {
     cutoff = c.start + 1;
   }
   for (Shard& shard : shards_) {
-    absl::MutexLock lock(&shard.mu);
+    MutexLock lock(&shard.mu);
     for (auto it = shard.entries.begin(); it != shard.entries.end();) {
       Entry& entry = *it->second;
       for (size_t i = 0; i < entry.units.size();) {
@@ -595,16 +612,21 @@ void MetricStore::EnforceMemoryBound() {
         for (int level = 0; level < kLevels; ++level) {
           auto& buckets = s.levels[level];
           while (!buckets.empty() && buckets.begin()->first < cutoff) {
-            RemoveBucket(shard, entry, s, level, buckets.begin()->first);
+            RemoveBucket(s, level, buckets.begin()->first);
           }
           any = any || !buckets.empty();
         }
-        if (any) {
+        if (any || s.dead) {
           ++i;
           continue;
         }
-        if (s.persisted) shard.removed.emplace_back(kSeriesTable, entry.account, SeriesRowId(s.id));
-        entry.units.erase(entry.units.begin() + i);
+        if (options_.persist) {
+          s.dead = true;
+          s.last_data = 0;
+          ++i;
+        } else {
+          entry.units.erase(entry.units.begin() + i);
+        }
       }
       if (entry.units.empty()) {
         shard.entries.erase(it++);
@@ -615,109 +637,299 @@ void MetricStore::EnforceMemoryBound() {
   }
 }
 
-absl::Status MetricStore::Checkpoint() {
-  if (!options_.persist) return absl::OkStatus();
-  absl::MutexLock checkpoint_lock(&checkpoint_mu_);
-  std::map<RowKey, std::optional<std::string>> rows = std::move(pending_);
-  pending_.clear();
-  std::vector<std::pair<std::string, std::string>> log_rows = std::move(pending_log_);
-  pending_log_.clear();
-  std::vector<std::pair<RowKey, Aggregate>> buckets;
-  {
-    absl::WriterMutexLock apply_lock(&apply_mu_);
-    {
-      absl::MutexLock lock(&applied_mu_);
-      log_rows.insert(log_rows.end(), applied_log_.begin(), applied_log_.end());
-      applied_log_.clear();
-    }
-    for (Shard& shard : shards_) {
-      absl::MutexLock lock(&shard.mu);
-      for (RowKey& key : shard.removed) rows[std::move(key)] = std::nullopt;
-      shard.removed.clear();
-      for (const auto& [key, entry] : shard.entries) {
-        for (const auto& s : entry->units) {
-          if (!s->persisted) {
-            json::object row{{"ns", entry->metric.ns},
-                             {"name", entry->metric.name},
-                             {"dims", DimensionsJson(entry->metric)},
-                             {"unit", s->unit}};
-            rows[{kSeriesTable, entry->account, SeriesRowId(s->id)}] = json::serialize(row);
-            s->persisted = true;
-          }
-          for (uint64_t bk : s->dirty) {
-            const int level = static_cast<int>(bk >> 56);
-            const int64_t start = static_cast<int64_t>(bk & ((1ULL << 56) - 1));
-            auto it = s->levels[level].find(start);
-            RowKey row_key{kBucketTable, entry->account, BucketRowId(s->id, level, start)};
-            if (it == s->levels[level].end()) {
-              rows[std::move(row_key)] = std::nullopt;
-            } else {
-              // Copied now, encoded after the lock is released (Put waits meanwhile).
-              buckets.emplace_back(std::move(row_key), it->second);
-            }
-          }
-          s->dirty.clear();
-        }
-      }
-    }
-  }
-  for (auto& [key, agg] : buckets) rows[std::move(key)] = agg.Encode();
-  buckets.clear();
-  if (rows.empty() && log_rows.empty()) return absl::OkStatus();
-  absl::Status status = store_.Write([&](storage::WriteTxn& txn) -> absl::Status {
-    for (const auto& [key, value] : rows) {
-      const auto& [table, account, id] = key;
-      if (value) {
-        KLAXON_RETURN_IF_ERROR(txn.Put(table, account, id, *value));
-      } else {
-        KLAXON_RETURN_IF_ERROR(txn.Delete(table, account, id));
-      }
-    }
-    // The log rows themselves (large) are deleted afterwards in small transactions, so that
-    // puts are not held behind one long delete: here they are only marked as folded in.
-    for (const auto& [account, id] : log_rows) {
-      KLAXON_RETURN_IF_ERROR(txn.Put(kFoldedTable, account, id, ""));
-    }
-    return absl::OkStatus();
-  });
-  if (!status.ok()) {
-    pending_ = std::move(rows);
-    pending_log_ = std::move(log_rows);
-    return status;
-  }
-  return TrimLog(log_rows);
+namespace {
+
+std::string SeriesRow(const MetricId& metric, const std::string& unit, uint64_t gen,
+                      bool tombstone) {
+  json::object row{{"ns", metric.ns},
+                   {"name", metric.name},
+                   {"dims", DimensionsJson(metric)},
+                   {"unit", unit},
+                   {"gen", gen}};
+  if (tombstone) row["deleted"] = true;
+  return json::serialize(row);
 }
 
-absl::Status MetricStore::TrimLog(const std::vector<std::pair<std::string, std::string>>& folded) {
-  for (size_t i = 0; i < folded.size(); i += kTrimBatch) {
+bool IsTombstoneRow(std::string_view row) {
+  boost::system::error_code ec;
+  json::value v = json::parse(json::string_view(row.data(), row.size()), ec);
+  const json::object* o = ec ? nullptr : v.if_object();
+  const json::value* deleted = o ? o->if_contains("deleted") : nullptr;
+  return deleted != nullptr && deleted->is_bool() && deleted->get_bool();
+}
+
+}  // namespace
+
+std::vector<MetricStore::SeriesWrite> MetricStore::Snapshot() {
+  std::vector<SeriesWrite> writes;
+  for (Shard& shard : shards_) {
+    MutexLock lock(&shard.mu);
+    for (const auto& [key, entry] : shard.entries) {
+      for (const auto& s : entry->units) {
+        if (s->dirty.empty()) continue;
+        SeriesWrite& w = writes.emplace_back();
+        w.account = entry->account;
+        w.entry_key = key;
+        w.id = s->id;
+        w.metric = entry->metric;
+        w.unit = s->unit;
+        w.tombstone = s->dead;
+        w.buckets.reserve(s->dirty.size());
+        for (uint64_t bk : s->dirty) {
+          const int level = static_cast<int>(bk >> 56);
+          const int64_t start = static_cast<int64_t>(bk & ((1ULL << 56) - 1));
+          auto it = s->levels[level].find(start);
+          if (it == s->levels[level].end()) {
+            w.buckets.emplace_back(bk, std::nullopt);
+          } else {
+            // Copied now, encoded after the lock is released (Put waits meanwhile).
+            w.buckets.emplace_back(bk, it->second);
+          }
+        }
+        s->dirty.clear();
+      }
+    }
+  }
+  return writes;
+}
+
+void MetricStore::Requeue(std::vector<SeriesWrite>& writes, size_t from) {
+  for (size_t i = from; i < writes.size(); ++i) {
+    const SeriesWrite& w = writes[i];
+    Shard& shard = ShardFor(w.entry_key);
+    MutexLock lock(&shard.mu);
+    auto it = shard.entries.find(w.entry_key);
+    if (it == shard.entries.end()) continue;  // cannot happen: only a checkpoint forgets series
+    for (auto& s : it->second->units) {
+      if (s->id != w.id) continue;
+      for (const auto& b : w.buckets) s->dirty.insert(b.first);
+      // A dead series with nothing left to delete still needs its tombstone written.
+      if (s->dead && s->dirty.empty()) s->dirty.insert(BucketKey(kLevels - 1, 0));
+    }
+  }
+}
+
+void MetricStore::ForgetDead(const std::vector<Tombstone>& deleted) {
+  for (const Tombstone& t : deleted) {
+    Shard& shard = ShardFor(t.entry_key);
+    MutexLock lock(&shard.mu);
+    auto it = shard.entries.find(t.entry_key);
+    if (it == shard.entries.end()) continue;
+    auto& units = it->second->units;
+    units.erase(std::remove_if(units.begin(), units.end(),
+                               [&](const std::unique_ptr<Series>& s) {
+                                 return s->id == t.id && s->dead && s->dirty.empty();
+                               }),
+                units.end());
+    if (units.empty()) shard.entries.erase(it);
+  }
+}
+
+absl::Status MetricStore::WriteMarkers(uint64_t gen, const std::vector<LogRef>& rows) {
+  const std::string value = absl::StrCat(gen);
+  size_t i = 0;
+  do {
+    const size_t end = std::min(rows.size(), i + 4 * options_.checkpoint_batch_rows);
     KLAXON_RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) -> absl::Status {
-      for (size_t k = i; k < std::min(folded.size(), i + kTrimBatch); ++k) {
-        KLAXON_RETURN_IF_ERROR(txn.Delete(kLogTable, folded[k].first, folded[k].second));
-        KLAXON_RETURN_IF_ERROR(txn.Delete(kFoldedTable, folded[k].first, folded[k].second));
+      if (i == 0) {
+        KLAXON_RETURN_IF_ERROR(
+            txn.Put(kMetaTable, "", absl::StrCat(options_.region, "/", kGenRow), value));
+      }
+      for (size_t k = i; k < end; ++k) {
+        KLAXON_RETURN_IF_ERROR(txn.Put(kFoldedTable, rows[k].first, rows[k].second, value));
       }
       return absl::OkStatus();
     }));
+    i = end;
+  } while (i < rows.size());
+  return absl::OkStatus();
+}
+
+absl::Status MetricStore::WriteSeries(uint64_t gen, std::vector<SeriesWrite>& writes,
+                                      size_t* written) {
+  // Encoded one batch at a time: a checkpoint never holds all its rows as text at once.
+  struct Row {
+    const char* table;
+    const std::string* account;
+    std::string id;
+    std::optional<std::string> value;
+  };
+  std::vector<Row> rows;
+  size_t i = 0;
+  while (i < writes.size()) {
+    rows.clear();
+    size_t bytes = 0;
+    size_t end = i;
+    while (end < writes.size() && (end == i || (rows.size() + writes[end].buckets.size() + 1 <=
+                                                    options_.checkpoint_batch_rows &&
+                                                bytes < kSeriesBatchBytes))) {
+      const SeriesWrite& w = writes[end];
+      for (const auto& [bk, agg] : w.buckets) {
+        const int level = static_cast<int>(bk >> 56);
+        const int64_t start = static_cast<int64_t>(bk & ((1ULL << 56) - 1));
+        Row& row = rows.emplace_back(
+            Row{kBucketTable, &w.account, BucketRowId(w.id, level, start), std::nullopt});
+        if (agg) row.value = agg->Encode();
+        bytes += row.id.size() + (row.value ? row.value->size() : 0);
+      }
+      Row& row = rows.emplace_back(Row{kSeriesTable, &w.account, SeriesRowId(w.id),
+                                       SeriesRow(w.metric, w.unit, gen, w.tombstone)});
+      bytes += row.id.size() + row.value->size();
+      ++end;
+    }
+    KLAXON_RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) -> absl::Status {
+      for (const Row& row : rows) {
+        if (row.value) {
+          KLAXON_RETURN_IF_ERROR(txn.Put(row.table, *row.account, row.id, *row.value));
+        } else {
+          KLAXON_RETURN_IF_ERROR(txn.Delete(row.table, *row.account, row.id));
+        }
+      }
+      return absl::OkStatus();
+    }));
+    i = end;
+    *written = i;
   }
+  return absl::OkStatus();
+}
+
+absl::Status MetricStore::Checkpoint() {
+  if (!options_.persist) return absl::OkStatus();
+  MutexLock checkpoint_lock(&checkpoint_mu_);
+  std::vector<LogRef> marked;
+  std::vector<SeriesWrite> writes;
+  {
+    // 1. The cut: every log row in `marked` is in the copied buckets, and no other is.
+    WriterLock apply_lock(&apply_mu_);
+    {
+      MutexLock lock(&applied_mu_);
+      marked.swap(applied_log_);
+    }
+    writes = Snapshot();
+  }
+  if (!pending_mark_.empty()) {
+    marked.insert(marked.end(), std::make_move_iterator(pending_mark_.begin()),
+                  std::make_move_iterator(pending_mark_.end()));
+    pending_mark_.clear();
+  }
+  if (writes.empty() && marked.empty() && pending_trim_.empty() && pending_tombstones_.empty()) {
+    return absl::OkStatus();
+  }
+  const uint64_t gen = ++gen_;
+  // 2. Markers first: a series written with gen G must never meet an unmarked row it contains.
+  if (absl::Status s = WriteMarkers(gen, marked); !s.ok()) {
+    pending_mark_ = std::move(marked);  // no series has gen G: marking them later is safe
+    Requeue(writes, 0);
+    return s;
+  }
+  // 3. Series, each whole, in bounded transactions.
+  size_t written = 0;
+  absl::Status status = WriteSeries(gen, writes, &written);
+  for (size_t i = 0; i < written; ++i) {
+    if (writes[i].tombstone) {
+      pending_tombstones_.push_back({writes[i].account, writes[i].entry_key, writes[i].id});
+    }
+  }
+  // The rows keep marker G (series written with gen G contain them): they are deleted once a
+  // checkpoint has written all its series.
+  pending_trim_.insert(pending_trim_.end(), std::make_move_iterator(marked.begin()),
+                       std::make_move_iterator(marked.end()));
+  if (!status.ok()) {
+    Requeue(writes, written);
+    return status;
+  }
+  // 4. Every series row now holds every marked row: delete them, then the tombstones.
+  std::vector<Tombstone> tombstones = pending_tombstones_;
+  status = TrimLog(&pending_trim_, &pending_tombstones_);
+  tombstones.resize(tombstones.size() - pending_tombstones_.size());
+  ForgetDead(tombstones);
+  return status;
+}
+
+absl::Status MetricStore::TrimLog(std::vector<LogRef>* rows, std::vector<Tombstone>* tombstones) {
+  size_t done = 0;
+  while (done < rows->size()) {
+    const size_t end = std::min(rows->size(), done + kTrimBatch);
+    absl::Status status = store_.Write([&](storage::WriteTxn& txn) -> absl::Status {
+      for (size_t k = done; k < end; ++k) {
+        KLAXON_RETURN_IF_ERROR(txn.Delete(kLogTable, (*rows)[k].first, (*rows)[k].second));
+        KLAXON_RETURN_IF_ERROR(txn.Delete(kFoldedTable, (*rows)[k].first, (*rows)[k].second));
+      }
+      return absl::OkStatus();
+    });
+    if (!status.ok()) {
+      rows->erase(rows->begin(), rows->begin() + done);
+      return status;
+    }
+    done = end;
+  }
+  rows->clear();
+  done = 0;
+  while (done < tombstones->size()) {
+    const size_t end = std::min(tombstones->size(), done + 4 * options_.checkpoint_batch_rows);
+    absl::Status status = store_.Write([&](storage::WriteTxn& txn) -> absl::Status {
+      for (size_t k = done; k < end; ++k) {
+        const Tombstone& t = (*tombstones)[k];
+        const std::string id = SeriesRowId(t.id);
+        // A series revived and written since is no longer a tombstone: keep it.
+        KLAXON_ASSIGN_OR_RETURN(auto row, txn.Get(kSeriesTable, t.account, id));
+        if (row && IsTombstoneRow(*row)) {
+          KLAXON_RETURN_IF_ERROR(txn.Delete(kSeriesTable, t.account, id));
+        }
+      }
+      return absl::OkStatus();
+    });
+    if (!status.ok()) {
+      // The first `done` are gone; the caller keeps the rest.
+      tombstones->erase(tombstones->begin(), tombstones->begin() + done);
+      return status;
+    }
+    done = end;
+  }
+  tombstones->clear();
   return absl::OkStatus();
 }
 
 absl::Status MetricStore::Recover() {
   if (!options_.persist) return absl::OkStatus();
+  {
+    MutexLock checkpoint_lock(&checkpoint_mu_);
+    KLAXON_RETURN_IF_ERROR(LoadLocked());
+  }
+  // Folds what was replayed and finishes an interrupted trim: the log starts (nearly) empty.
+  return Checkpoint();
+}
+
+absl::Status MetricStore::LoadLocked() {
   const std::string region_prefix = options_.region + "/";
   std::vector<std::string> accounts;
+  uint64_t max_gen = 0;
   KLAXON_RETURN_IF_ERROR(store_.Read([&](storage::ReadTxn& txn) -> absl::Status {
+    KLAXON_ASSIGN_OR_RETURN(auto gen, txn.Get(kMetaTable, "", region_prefix + kGenRow));
+    if (gen && !absl::SimpleAtoi(Absl(*gen), &max_gen)) {
+      return absl::DataLossError("cw_meta: generation does not decode");
+    }
     const std::string prefix = region_prefix + "metric-account/";
     return txn.Scan(kMetaTable, "", prefix, "", 0, [&](std::string_view id, std::string_view) {
       accounts.emplace_back(id.substr(prefix.size()));
       return true;
     });
   }));
+  struct AccountLog {
+    std::string account;
+    // EntryKey + '\x1d' + unit -> gen of its series row (live or tombstone).
+    absl::flat_hash_map<std::string, uint64_t> gens;
+    std::vector<std::pair<std::string, std::string>> log;  // id, value
+    absl::flat_hash_map<std::string, uint64_t> markers;    // id -> gen
+  };
+  std::vector<AccountLog> logs;
+  std::vector<Tombstone> tombstones;
   uint64_t max_series = 0;
   uint64_t max_log = 0;
   for (const std::string& account : accounts) {
+    AccountLog& al = logs.emplace_back();
+    al.account = account;
     std::map<uint64_t, Series*> by_id;
-    std::vector<std::pair<std::string, std::string>> log;
-    std::set<std::string> folded;
     absl::Status decode_error;
     KLAXON_RETURN_IF_ERROR(store_.Read([&](storage::ReadTxn& txn) -> absl::Status {
       KLAXON_RETURN_IF_ERROR(txn.Scan(
@@ -727,35 +939,46 @@ absl::Status MetricStore::Recover() {
             boost::system::error_code ec;
             json::value v = json::parse(json::string_view(value.data(), value.size()), ec);
             const json::object* o = ec ? nullptr : v.if_object();
+            const json::value* gen_v = o ? o->if_contains("gen") : nullptr;
+            const json::value* deleted_v = o ? o->if_contains("deleted") : nullptr;
+            MetricId metric;
             if (o == nullptr || !absl::SimpleHexAtoi(Absl(id.substr(region_prefix.size())), &sid) ||
                 !o->contains("ns") || !o->at("ns").is_string() || !o->contains("name") ||
-                !o->at("name").is_string() || !o->contains("unit") || !o->at("unit").is_string()) {
+                !o->at("name").is_string() || !o->contains("unit") || !o->at("unit").is_string() ||
+                (gen_v && !gen_v->is_uint64() && !gen_v->is_int64()) ||
+                (deleted_v && !deleted_v->is_bool()) ||
+                !DimensionsFrom(o->if_contains("dims"), metric)) {
               decode_error = absl::DataLossError(absl::StrCat("cw_metric_series ", Absl(id)));
               return false;
             }
-            MetricId metric;
             metric.ns = std::string(o->at("ns").get_string());
             metric.name = std::string(o->at("name").get_string());
-            if (!DimensionsFrom(o->if_contains("dims"), metric)) {
-              decode_error = absl::DataLossError(absl::StrCat("cw_metric_series ", Absl(id)));
-              return false;
-            }
+            const uint64_t gen = gen_v ? gen_v->to_number<uint64_t>() : 0;
+            const bool dead = deleted_v && deleted_v->get_bool();
+            max_gen = std::max(max_gen, gen);
+            max_series = std::max(max_series, sid);
             std::string key = EntryKey(account, metric);
+            std::string unit(o->at("unit").get_string());
+            al.gens[absl::StrCat(key, "\x1d", unit)] = gen;
             Shard& shard = ShardFor(key);
-            absl::MutexLock lock(&shard.mu);
+            MutexLock lock(&shard.mu);
             auto& slot = shard.entries[key];
             if (!slot) {
               slot = std::make_unique<Entry>();
               slot->account = account;
-              slot->metric = metric;
+              slot->metric = std::move(metric);
             }
             auto series = std::make_unique<Series>();
             series->id = sid;
-            series->unit = std::string(o->at("unit").get_string());
-            series->persisted = true;
-            by_id[sid] = series.get();
+            series->unit = std::move(unit);
+            series->dead = dead;
+            if (dead) {
+              // Held until the tombstone is deleted (the end of the next checkpoint).
+              tombstones.push_back({account, key, sid});
+            } else {
+              by_id[sid] = series.get();
+            }
             slot->units.push_back(std::move(series));
-            max_series = std::max(max_series, sid);
             return true;
           }));
       if (!decode_error.ok()) return decode_error;
@@ -782,44 +1005,65 @@ absl::Status MetricStore::Recover() {
             return true;
           }));
       if (!decode_error.ok()) return decode_error;
-      KLAXON_RETURN_IF_ERROR(txn.Scan(kFoldedTable, account, region_prefix, "", 0,
-                                      [&](std::string_view id, std::string_view) {
-                                        folded.emplace(id);
-                                        return true;
-                                      }));
+      KLAXON_RETURN_IF_ERROR(txn.Scan(
+          kFoldedTable, account, region_prefix, "", 0,
+          [&](std::string_view id, std::string_view value) {
+            // "" = folded by a single-transaction checkpoint of an older version (gen 0).
+            uint64_t gen = 0;
+            if (!value.empty() && !absl::SimpleAtoi(Absl(value), &gen)) {
+              decode_error = absl::DataLossError(absl::StrCat("cw_metric_folded ", Absl(id)));
+              return false;
+            }
+            max_gen = std::max(max_gen, gen);
+            al.markers.emplace(std::string(id), gen);
+            return true;
+          }));
+      if (!decode_error.ok()) return decode_error;
       return txn.Scan(kLogTable, account, region_prefix, "", 0,
                       [&](std::string_view id, std::string_view value) {
-                        log.emplace_back(std::string(id), std::string(value));
+                        al.log.emplace_back(std::string(id), std::string(value));
                         return true;
                       });
     }));
-    std::vector<std::pair<std::string, std::string>> trim;
-    for (const auto& [id, value] : log) {
+  }
+  pending_tombstones_.insert(pending_tombstones_.end(), tombstones.begin(), tombstones.end());
+  // Ids first: a series the replay creates must not take the id of a stored one.
+  next_series_id_.store(max_series + 1);
+  gen_ = max_gen;
+  // Replay: a row with marker m goes into the series whose stored gen is < m (unmarked: into
+  // every series), in log order.
+  std::vector<MetricDatum> data, replay;
+  for (AccountLog& al : logs) {
+    for (const auto& [id, value] : al.log) {
       uint64_t seq = 0;
       if (absl::SimpleAtoi(Absl(std::string_view(id).substr(region_prefix.size())), &seq)) {
         max_log = std::max(max_log, seq);
       }
-      if (folded.count(id)) {
-        // Already in the checkpoint; its deletion was interrupted.
-        trim.emplace_back(account, id);
-        continue;
-      }
-      std::vector<MetricDatum> data;
+      auto marker = al.markers.find(id);
+      const bool marked = marker != al.markers.end();
+      const uint64_t m = marked ? marker->second : std::numeric_limits<uint64_t>::max();
+      if (marked) al.markers.erase(marker);
+      data.clear();
       KLAXON_RETURN_IF_ERROR(DecodeLog(value, &data));
-      Apply(account, data);
-      absl::MutexLock lock(&applied_mu_);
-      applied_log_.emplace_back(account, id);
+      replay.clear();
+      for (MetricDatum& d : data) {
+        auto g = al.gens.find(absl::StrCat(EntryKey(al.account, d.metric), "\x1d", d.unit));
+        if (g == al.gens.end() || g->second < m) replay.push_back(std::move(d));
+      }
+      if (!replay.empty()) Apply(al.account, replay);
+      if (marked) {
+        pending_trim_.emplace_back(al.account, id);  // keeps its marker until a checkpoint ends
+      } else {
+        MutexLock lock(&applied_mu_);
+        applied_log_.emplace_back(al.account, id);
+      }
     }
-    std::set<std::string> trimmed;
-    for (const auto& entry : trim) trimmed.insert(entry.second);
-    for (const std::string& id : folded) {
-      if (!trimmed.count(id)) trim.emplace_back(account, id);  // a marker whose row is gone
+    for (const auto& [id, gen] : al.markers) {
+      pending_trim_.emplace_back(al.account, id);  // a marker whose row is gone
     }
-    KLAXON_RETURN_IF_ERROR(TrimLog(trim));
-    absl::MutexLock lock(&applied_mu_);
-    known_accounts_.insert(account);
+    MutexLock lock(&applied_mu_);
+    known_accounts_.insert(al.account);
   }
-  next_series_id_.store(max_series + 1);
   next_log_seq_.store(max_log + 1);
   return absl::OkStatus();
 }
@@ -827,10 +1071,11 @@ absl::Status MetricStore::Recover() {
 MetricStoreStats MetricStore::Stats() const {
   MetricStoreStats stats;
   for (const Shard& shard : shards_) {
-    absl::MutexLock lock(&shard.mu);
+    MutexLock lock(&shard.mu);
     for (const auto& [key, entry] : shard.entries) {
       stats.memory_bytes += sizeof(Entry) + key.size() * 2;
       for (const auto& s : entry->units) {
+        if (s->dead) continue;
         ++stats.series;
         stats.memory_bytes += sizeof(Series);
         for (const auto& level : s->levels) {

@@ -17,12 +17,27 @@
 // Durability. Put() appends the request's datapoints as ONE row of table `cw_metric_log` in its
 // own Store transaction (so concurrent puts share group commits) and applies them in memory after
 // the commit: a Put() that returned is durable. Checkpoint() (periodically, and at shutdown)
-// writes the buckets changed since the previous checkpoint (`cw_metric_buckets`, one row per
-// bucket; `cw_metric_series` per series) and marks exactly the log rows those changes include as
-// folded in (`cw_metric_folded`), in one transaction; the marked log rows are then deleted a few
-// per transaction (a long delete of large rows would hold up puts). Recover() loads the
-// checkpoint and replays the log rows not marked, so every acknowledged datapoint is counted
-// exactly once after a crash.
+// persists the buckets changed since the previous checkpoint in BOUNDED transactions, so that no
+// long write holds up the puts' group commits:
+//   1. snapshot (Put's in-memory apply excluded for the copy): the log rows applied since the
+//      previous checkpoint, and per changed series its changed buckets; the checkpoint gets the
+//      next generation number G;
+//   2. each of those log rows gets a marker row `cw_metric_folded` = G (a few thousand per
+//      transaction);
+//   3. the series are written a few hundred rows per transaction, each series whole in one
+//      transaction: its bucket rows (`cw_metric_buckets`) and its series row
+//      (`cw_metric_series`, carrying gen = G; a series Compact emptied gets a tombstone row
+//      with its gen);
+//   4. the marked log rows are deleted a few per transaction, then the tombstones (and the dead
+//      series leave memory; until then new data revives the same series id, so a metric and
+//      unit never have two series rows).
+// Invariant: a series row with gen g holds exactly the data of the log rows with a marker <= g.
+// Recover() loads the series and buckets, then replays each log row with marker m (m = infinity
+// when unmarked) into exactly the series whose stored gen is < m. A crash anywhere in 1-4 thus
+// counts every acknowledged datapoint exactly once: the series a partial checkpoint wrote skip the
+// rows it folded in, the others replay them. A failed step puts its work back (the series become
+// dirty again) for the next checkpoint. Rows written before generations existed read as gen 0 /
+// marker 0 (their checkpoints were single transactions).
 //
 // Thread-safety: all methods are thread-safe. Put/Query/List run concurrently (sharded locks);
 // Checkpoint briefly excludes Put's in-memory apply. Copy/move: neither.
@@ -41,10 +56,11 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "alarms/shared_mutex.h"
 #include "alarms/statistics.h"
 #include "alarms/types.h"
+#include "common/mutex.h"
 #include "storage/store.h"
 
 namespace klaxon::alarms {
@@ -72,6 +88,9 @@ struct MetricStoreOptions {
   size_t max_memory_bytes = size_t{1} << 30;
   // ListMetrics shows metrics with data in this window (AWS: two weeks).
   absl::Duration list_window = absl::Hours(24 * 14);
+  // Rows one checkpoint transaction writes for series (a series is never split); markers and
+  // tombstones go 4x as many per transaction. Bounds how long a checkpoint holds up puts.
+  size_t checkpoint_batch_rows = 512;
   // False: nothing is written to the Store (benchmarks of the in-memory part; tests).
   bool persist = true;
 };
@@ -146,15 +165,18 @@ class MetricStore {
 
  private:
   static constexpr int kLevels = 4;
-  using RowKey = std::tuple<std::string, std::string, std::string>;  // table, account, id
   struct Series {
     uint64_t id = 0;
     std::string unit;
     absl::btree_map<int64_t, Aggregate> levels[kLevels];
-    absl::flat_hash_set<uint64_t> dirty;  // BucketKey(level, start)
-    bool persisted = false;               // its cw_metric_series row exists
-    int64_t last_data = 0;                // unix seconds of the newest datapoint
-    uint64_t updated = 0;                 // put_seq_ of the last datapoint applied
+    // Buckets changed (or removed) since the last checkpoint: BucketKey(level, start).
+    absl::flat_hash_set<uint64_t> dirty;
+    int64_t last_data = 0;  // unix seconds of the newest datapoint
+    uint64_t updated = 0;   // put_seq_ of the last datapoint applied
+    // Emptied by Compact. It stays (invisible) until a checkpoint has written its tombstone and
+    // deleted it again, so that new data revives the same id: a metric and unit never have two
+    // series rows at once.
+    bool dead = false;
   };
   struct Entry {
     std::string account;
@@ -162,12 +184,28 @@ class MetricStore {
     std::vector<std::unique_ptr<Series>> units;
   };
   struct Shard {
-    mutable absl::Mutex mu;
+    mutable Mutex mu;
     absl::flat_hash_map<std::string, std::unique_ptr<Entry>> entries ABSL_GUARDED_BY(mu);
-    // Rows to delete at the next checkpoint (buckets and series removed from memory).
-    std::vector<RowKey> removed ABSL_GUARDED_BY(mu);
   };
   static constexpr int kShards = 16;
+
+  // A log row applied in memory: (account, row id).
+  using LogRef = std::pair<std::string, std::string>;
+  struct Tombstone {
+    std::string account;
+    std::string entry_key;
+    uint64_t id = 0;
+  };
+  // The rows of one series that a checkpoint writes together.
+  struct SeriesWrite {
+    std::string account;
+    std::string entry_key;
+    uint64_t id = 0;
+    MetricId metric;
+    std::string unit;
+    bool tombstone = false;                                              // the series is dead
+    std::vector<std::pair<uint64_t, std::optional<Aggregate>>> buckets;  // nullopt: delete
+  };
 
   static std::string EntryKey(const std::string& account, const MetricId& metric);
   Shard& ShardFor(const std::string& key) const;
@@ -179,16 +217,27 @@ class MetricStore {
   void ApplyOne(Series& series, const MetricDatum& d);
   std::string EncodeLog(const std::vector<MetricDatum>& data) const;
   static absl::Status DecodeLog(std::string_view text, std::vector<MetricDatum>* out);
-  // Deletes log rows a committed checkpoint contains, with their markers, a few per transaction.
-  absl::Status TrimLog(const std::vector<std::pair<std::string, std::string>>& folded);
+  // Step 1 of Checkpoint (under apply_mu_ exclusively): the work of the next checkpoint.
+  std::vector<SeriesWrite> Snapshot() ABSL_EXCLUSIVE_LOCKS_REQUIRED(apply_mu_);
+  // Gives the writes from `from` on back to memory (dirty again) after a failed step.
+  void Requeue(std::vector<SeriesWrite>& writes, size_t from);
+  // Steps 2-4 of Checkpoint.
+  absl::Status WriteMarkers(uint64_t gen, const std::vector<LogRef>& rows);
+  absl::Status WriteSeries(uint64_t gen, std::vector<SeriesWrite>& writes, size_t* written);
+  // Deletes log rows a completed checkpoint contains, with their markers, a few per transaction,
+  // then the tombstones (entry key, series id) still tombstones. On error, what is left is in
+  // *rows / *tombstones.
+  absl::Status TrimLog(std::vector<LogRef>* rows, std::vector<Tombstone>* tombstones);
+  // Reads every account's rows (Recover, step 1).
+  absl::Status LoadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(checkpoint_mu_);
   std::string SeriesRowId(uint64_t id) const;
   std::string BucketRowId(uint64_t id, int level, int64_t start) const;
   void MergeInto(Series& s, int level, int64_t start, const Aggregate& agg);
-  void RemoveBucket(Shard& shard, const Entry& entry, Series& s, int level, int64_t start)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  void RemoveBucket(Series& s, int level, int64_t start);
+  // After a checkpoint deleted the tombstones: drops those dead series that were not revived.
+  void ForgetDead(const std::vector<Tombstone>& deleted);
   // Rolls up / expires one series; returns false when it became empty.
-  bool CompactSeries(Shard& shard, const Entry& entry, Series& s, int64_t now)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  bool CompactSeries(Series& s, int64_t now);
   void EnforceMemoryBound();
   void CollectWindows(const Series& s, int64_t start, int64_t period, int n,
                       std::vector<Aggregate>& out) const;
@@ -203,15 +252,19 @@ class MetricStore {
   std::atomic<uint64_t> log_rows_{0};
 
   // Put's in-memory apply holds it shared; Checkpoint's snapshot holds it exclusively.
-  mutable absl::Mutex apply_mu_;
-  absl::Mutex applied_mu_;
-  std::vector<std::pair<std::string, std::string>> applied_log_ ABSL_GUARDED_BY(applied_mu_);
+  mutable SharedMutex apply_mu_;
+  Mutex applied_mu_;
+  // Log rows applied in memory since the last snapshot (not marked yet).
+  std::vector<LogRef> applied_log_ ABSL_GUARDED_BY(applied_mu_);
   absl::flat_hash_set<std::string> known_accounts_ ABSL_GUARDED_BY(applied_mu_);
 
-  absl::Mutex checkpoint_mu_;
-  // Rows of a failed checkpoint, written by the next one (nullopt deletes).
-  std::map<RowKey, std::optional<std::string>> pending_ ABSL_GUARDED_BY(checkpoint_mu_);
-  std::vector<std::pair<std::string, std::string>> pending_log_ ABSL_GUARDED_BY(checkpoint_mu_);
+  Mutex checkpoint_mu_;
+  uint64_t gen_ ABSL_GUARDED_BY(checkpoint_mu_) = 0;  // of the last checkpoint started
+  // Log rows of a checkpoint whose markers could not be written: marked by the next one.
+  std::vector<LogRef> pending_mark_ ABSL_GUARDED_BY(checkpoint_mu_);
+  // Marked log rows (and tombstones) to delete once a checkpoint has written all its series.
+  std::vector<LogRef> pending_trim_ ABSL_GUARDED_BY(checkpoint_mu_);
+  std::vector<Tombstone> pending_tombstones_ ABSL_GUARDED_BY(checkpoint_mu_);
 };
 
 }  // namespace klaxon::alarms

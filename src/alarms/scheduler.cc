@@ -173,10 +173,9 @@ void AlarmScheduler::Loop() {
     auto stats = Tick(now);
     if (!stats.ok()) spdlog::warn("cloudwatch: alarm evaluation: {}", stats.status().ToString());
     Maintenance(now);
-    absl::MutexLock lock(&mu_);
-    const absl::Time deadline = absl::Now() + options_.tick_interval;
-    while (!stop_ && absl::Now() < deadline) {
-      mu_.AwaitWithDeadline(absl::Condition(&stop_), deadline);
+    MutexLock lock(&mu_);
+    const auto deadline = DeadlineAfter(options_.tick_interval);
+    while (!stop_ && lock.WaitUntil(stop_cv_, deadline)) {
     }
     if (stop_) return;
   }
@@ -184,7 +183,7 @@ void AlarmScheduler::Loop() {
 
 void AlarmScheduler::Start() {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stop_ = false;
   }
   if (!thread_) thread_ = std::make_unique<std::thread>([this] { Loop(); });
@@ -192,9 +191,10 @@ void AlarmScheduler::Start() {
 
 void AlarmScheduler::Stop() {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stop_ = true;
   }
+  stop_cv_.notify_all();
   if (thread_) {
     thread_->join();
     thread_.reset();

@@ -18,6 +18,7 @@
 // Thread-safety: Tick() is not reentrant (the background thread or one test thread calls it);
 // Start/Stop from one thread. Copy/move: neither.
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -25,12 +26,12 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "alarms/alarm_service.h"
 #include "alarms/evaluator.h"
 #include "alarms/metric_store.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 
 namespace klaxon::alarms {
 
@@ -90,8 +91,9 @@ class AlarmScheduler {
   };
   absl::flat_hash_map<std::string, Last> last_;
 
-  absl::Mutex mu_;
+  Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::condition_variable stop_cv_;  // notified by Stop()
   std::unique_ptr<std::thread> thread_;
   absl::Time last_checkpoint_ = absl::InfinitePast();
   absl::Time last_compaction_ = absl::InfinitePast();

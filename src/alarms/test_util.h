@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
 #include "boost/json.hpp"
 #include "common/ids.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "events/publisher.h"
 #include "outbox/outbox.h"
@@ -28,21 +28,21 @@ class TestOutbox final : public outbox::Outbox {
     std::string id = NewUuid();
     boost::json::object row{{"kind", kind}, {"payload", payload}};
     KLAXON_RETURN_IF_ERROR(txn.Put("test_outbox", account_id, id, boost::json::serialize(row)));
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     accounts_.insert(account_id);
     return id;
   }
   void RegisterHandler(const std::string& kind, outbox::Handler handler) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     handlers_[kind] = std::move(handler);
   }
   void Notify() override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     ++notified_;
   }
   absl::StatusOr<std::vector<outbox::Entry>> DeadLetters(const std::string& account_id,
                                                          size_t) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     std::vector<outbox::Entry> out;
     for (const auto& e : dead_) {
       if (e.account_id == account_id) out.push_back(e);
@@ -58,7 +58,7 @@ class TestOutbox final : public outbox::Outbox {
     std::vector<outbox::Entry> entries;
     std::set<std::string> accounts;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       accounts = accounts_;
     }
     for (const std::string& account : accounts) {
@@ -81,7 +81,7 @@ class TestOutbox final : public outbox::Outbox {
     for (outbox::Entry& e : entries) {
       outbox::Handler handler;
       {
-        absl::MutexLock lock(&mu_);
+        MutexLock lock(&mu_);
         handler = handlers_[e.kind];
       }
       absl::Status status;
@@ -98,7 +98,7 @@ class TestOutbox final : public outbox::Outbox {
       if (retry) continue;
       if (!status.ok()) {
         e.last_error = std::string(status.message());
-        absl::MutexLock lock(&mu_);
+        MutexLock lock(&mu_);
         dead_.push_back(e);
       }
       (void)store_.Write(
@@ -109,14 +109,14 @@ class TestOutbox final : public outbox::Outbox {
   }
 
   int notified() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return notified_;
   }
   absl::Status last_status() const { return last_status_; }
 
  private:
   storage::Store& store_;
-  absl::Mutex mu_;
+  Mutex mu_;
   std::map<std::string, outbox::Handler> handlers_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> accounts_ ABSL_GUARDED_BY(mu_);
   std::vector<outbox::Entry> dead_ ABSL_GUARDED_BY(mu_);
@@ -127,12 +127,12 @@ class TestOutbox final : public outbox::Outbox {
 class RecordingPublisher final : public events::EventPublisher {
  public:
   absl::Status PublishInTxn(storage::WriteTxn&, const events::ServiceEvent& event) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     events_.push_back(event);
     return absl::OkStatus();
   }
   std::vector<events::ServiceEvent> events() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return events_;
   }
   std::vector<events::ServiceEvent> Of(const std::string& detail_type) {
@@ -144,7 +144,7 @@ class RecordingPublisher final : public events::EventPublisher {
   }
 
  private:
-  absl::Mutex mu_;
+  Mutex mu_;
   std::vector<events::ServiceEvent> events_ ABSL_GUARDED_BY(mu_);
 };
 
