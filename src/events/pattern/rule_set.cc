@@ -1021,16 +1021,15 @@ struct FieldMark {
 };
 
 struct Frame {
-  simdjson::ondemand::object_iterator oit, oend;
-  simdjson::ondemand::array_iterator ait, aend;
   uint64_t object = 0;  // object instance (for duplicate keys)
   uint32_t node = 0;
   int32_t array_id = 0;
-  int32_t index = 0;
+  int32_t index = 0;          // arrays: the index of the next element
   int32_t last_node = -1;     // node record of the previous (undotted) key, for its leaf range
   int32_t last_dotted = -1;   // Scratch::dotted entry of the previous dotted key
   uint32_t dotted_begin = 0;  // this object's entries in Scratch::dotted
   bool is_array = false;
+  bool first = true;        // no element read yet
   bool pops_chain = false;  // this container pushed an entry on the membership chain
 };
 
@@ -1059,8 +1058,11 @@ class SlotStack {
 // Per-thread matching state, reused across events and rule sets: no allocation per event once
 // the buffers have grown.
 struct Scratch {
-  simdjson::ondemand::parser parser;
+  // simdjson's stage 1 (structural indexes; run-time dispatched to the best kernel: haswell,
+  // icelake, ...), and the padded copy of the event it reads.
+  std::unique_ptr<simdjson::internal::dom_parser_implementation> stage1;
   std::string buffer;
+  std::string strings;  // unescaped strings and keys of the current event
   SlotStack<Frame> stack;
   SlotStack<Leaf> leaves;
   std::vector<std::pair<int32_t, int32_t>> membership;  // pool of (array id, index)
@@ -1232,95 +1234,200 @@ bool LeafMatches(const Matcher& m, Leaf& leaf) {
   return MatchesValue(m, leaf.value);
 }
 
-// Walks the event with an explicit stack, recording the values of used fields as leaves.
+// 1 for '{' and '[', -1 for '}' and ']', 0 for the other bytes: the nesting change of a token.
+constexpr std::array<int8_t, 256> MakeDepthDelta() {
+  std::array<int8_t, 256> t{};
+  t['{'] = 1;
+  t['['] = 1;
+  t['}'] = -1;
+  t[']'] = -1;
+  return t;
+}
+constexpr std::array<int8_t, 256> kDepthDelta = MakeDepthDelta();
+
+// True if a token starting with `c` can start a scalar value (a string, true, false, null or a
+// number; the scalar itself is checked when it is read). '\0' stands for "no more tokens".
+inline bool IsValueStart(uint8_t c) {
+  return c == '"' || c == 't' || c == 'f' || c == 'n' || c == '-' || (c >= '0' && c <= '9');
+}
+
+// True if `t` is a JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+inline bool IsJsonNumber(std::string_view t) {
+  size_t i = 0;
+  const size_t n = t.size();
+  auto digit = [&](size_t k) { return k < n && t[k] >= '0' && t[k] <= '9'; };
+  if (i < n && t[i] == '-') ++i;
+  if (!digit(i)) return false;
+  if (t[i++] != '0') {
+    while (digit(i)) ++i;
+  }
+  if (i < n && t[i] == '.') {
+    if (!digit(++i)) return false;
+    while (digit(i)) ++i;
+  }
+  if (i < n && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    if (i < n && (t[i] == '+' || t[i] == '-')) ++i;
+    if (!digit(i)) return false;
+    while (digit(i)) ++i;
+  }
+  return i == n;
+}
+
+// Walks the event with an explicit stack over simdjson's stage-1 structural indexes (one index
+// per token: brackets, ':', ',', and the first byte of every string and scalar), recording the
+// values of used fields as leaves. Containers under keys no rule uses are skipped by counting
+// brackets, without reading what they hold (as simdjson On Demand skips them). The grammar of
+// every visited object and array is checked; any index is bounds-checked against the token
+// count, so a hostile token sequence can only produce an error.
 absl::Status Walk(const RuleSetState& s, Scratch& sc, std::string_view event,
                   const MatchOptions& options) {
-  namespace od = simdjson::ondemand;
   const PathTrie& trie = *s.trie;
   const size_t padded_size = event.size() + simdjson::SIMDJSON_PADDING;
   if (sc.buffer.size() < padded_size) sc.buffer.resize(padded_size);
   std::memcpy(sc.buffer.data(), event.data(), event.size());
   std::memset(sc.buffer.data() + event.size(), 0, simdjson::SIMDJSON_PADDING);
-  od::document doc;
-  if (auto e = sc.parser.iterate(sc.buffer.data(), event.size(), sc.buffer.size()).get(doc)) {
+  // Unescaped strings never exceed their source; PathTrie::Find reads 8 bytes past a key.
+  // (parse_string may write up to a SIMD block past its output).
+  if (sc.strings.size() < padded_size + 64) sc.strings.resize(padded_size + 64);
+  if (!sc.stage1 || sc.stage1->capacity() < std::max<size_t>(event.size(), 1)) {
+    const size_t capacity = std::max<size_t>({event.size(), 1 << 12, sc.buffer.size()});
+    simdjson::error_code e;
+    if (!sc.stage1) {
+      e = simdjson::get_active_implementation()->create_dom_parser_implementation(
+          capacity, simdjson::DEFAULT_MAX_DEPTH, sc.stage1);
+    } else {
+      e = sc.stage1->set_capacity(capacity);
+    }
+    if (e) {
+      sc.stage1.reset();
+      return JsonError(e);
+    }
+  }
+  const uint8_t* const buf = reinterpret_cast<const uint8_t*>(sc.buffer.data());
+  if (auto e = sc.stage1->stage1(buf, event.size(), simdjson::stage1_mode::regular)) {
     return JsonError(e);
   }
-  od::object root;
-  if (auto e = doc.get_object().get(root)) {
-    return e == simdjson::INCORRECT_TYPE ? absl::InvalidArgumentError("Event is not an object")
-                                         : JsonError(e);
+  const uint32_t* const idx = sc.stage1->structural_indexes.get();
+  const uint32_t n_tokens = sc.stage1->n_structural_indexes;
+  char* strings = sc.strings.data();
+  // The first byte of token k, or '\0' past the last token.
+  auto tok = [&](uint32_t k) -> uint8_t { return k < n_tokens ? buf[idx[k]] : 0; };
+  // The text of scalar token k (up to the next token, trailing whitespace removed).
+  auto scalar_text = [&](uint32_t k) {
+    const uint32_t end = k + 1 < n_tokens ? idx[k + 1] : static_cast<uint32_t>(event.size());
+    return TrimRight(std::string_view(reinterpret_cast<const char*>(buf) + idx[k], end - idx[k]));
+  };
+  // Unescapes the string token k into `strings`; its bytes are not moved later.
+  auto unescape = [&](uint32_t k, std::string_view* out) -> bool {
+    uint8_t* dst = reinterpret_cast<uint8_t*>(strings);
+    uint8_t* end = sc.stage1->parse_string(buf + idx[k] + 1, dst);
+    if (end == nullptr) return false;
+    *out = std::string_view(strings, static_cast<size_t>(end - dst));
+    strings += end - dst;
+    return true;
+  };
+  // The token after the value that starts at token k: containers are skipped by their brackets.
+  auto skip_value = [&](uint32_t k, uint32_t* next) -> bool {
+    const uint8_t c = tok(k);
+    if (c != '{' && c != '[') {
+      *next = k + 1;
+      return IsValueStart(c);
+    }
+    // Four tokens per step while none of them can close the container (the running depth
+    // stays positive), then one at a time.
+    int64_t depth = 1;
+    ++k;
+    while (k + 4 <= n_tokens) {
+      const int64_t s1 = depth + kDepthDelta[buf[idx[k]]];
+      const int64_t s2 = s1 + kDepthDelta[buf[idx[k + 1]]];
+      const int64_t s3 = s2 + kDepthDelta[buf[idx[k + 2]]];
+      const int64_t s4 = s3 + kDepthDelta[buf[idx[k + 3]]];
+      if (std::min(std::min(s1, s2), std::min(s3, s4)) <= 0) break;
+      depth = s4;
+      k += 4;
+    }
+    while (depth > 0 && k < n_tokens) {
+      depth += kDepthDelta[buf[idx[k]]];
+      ++k;
+    }
+    *next = k;
+    return depth == 0;
+  };
+
+  const uint8_t root = tok(0);
+  if (root != '{') {
+    return root == '[' || IsValueStart(root) ? absl::InvalidArgumentError("Event is not an object")
+                                             : JsonError(simdjson::TAPE_ERROR);
   }
   SlotStack<Frame>& stack = sc.stack;
   stack.clear();
   int32_t next_array = 0;
+  uint32_t i = 1;  // the next token
 
-  auto push_object = [&](od::object obj, uint32_t node, bool pops) -> simdjson::error_code {
+  auto push_object = [&](uint32_t node, bool pops) {
     Frame& f = stack.push();
     f.is_array = false;
+    f.first = true;
     f.node = node;
     f.pops_chain = pops;
     f.last_node = -1;
     f.last_dotted = -1;
     f.object = sc.next_object++;
     f.dotted_begin = static_cast<uint32_t>(sc.dotted.size());
-    if (auto e = obj.begin().get(f.oit)) return e;
-    return obj.end().get(f.oend);
   };
-  auto push_array = [&](od::array arr, uint32_t node, bool pops) -> simdjson::error_code {
+  auto push_array = [&](uint32_t node, bool pops) {
     Frame& f = stack.push();
-    f.index = 0;
     f.is_array = true;
+    f.first = true;
+    f.index = 0;
     f.node = node;
     f.pops_chain = pops;
     f.array_id = next_array++;
-    if (auto e = arr.begin().get(f.ait)) return e;
-    return arr.end().get(f.aend);
-  };
-  // Moves the innermost container past its current element.
-  auto advance = [&] {
-    Frame& p = stack.back();
-    if (p.is_array) {
-      ++p.ait;
-      ++p.index;
-    } else {
-      ++p.oit;
-    }
   };
 
-  if (auto e = push_object(root, 0, false)) return JsonError(e);
+  push_object(0, false);
   while (!stack.empty()) {
     Frame& f = stack.back();
-    od::value v;
     uint32_t node;
     bool in_array;
     int32_t array_id = 0, index = 0;
+    const uint8_t sep = tok(i);
     if (f.is_array) {
-      if (!(f.ait != f.aend)) {
-        bool pops = f.pops_chain;
+      if (sep == ']') {
+        ++i;
+        const bool pops = f.pops_chain;
         stack.pop();
         if (pops) sc.chain.pop_back();
-        if (!stack.empty()) advance();
         continue;
       }
-      if (auto e = (*f.ait).get(v)) return JsonError(e);
+      if (!f.first) {
+        if (sep != ',') return JsonError(simdjson::TAPE_ERROR);
+        ++i;
+      }
+      f.first = false;
       node = f.node;
       in_array = true;
       array_id = f.array_id;
-      index = f.index;
+      index = f.index++;
     } else {
-      if (!(f.oit != f.oend)) {
+      if (sep == '}') {
+        ++i;
         const uint32_t end = static_cast<uint32_t>(sc.leaves.size());
         if (f.last_node >= 0) sc.node_record[f.last_node].end = end;
         if (f.last_dotted >= 0) sc.dotted[f.last_dotted].end = end;
         sc.dotted.resize(f.dotted_begin);
-        bool pops = f.pops_chain;
+        const bool pops = f.pops_chain;
         stack.pop();
         if (pops) sc.chain.pop_back();
-        if (!stack.empty()) advance();
         continue;
       }
-      od::field field;
-      if (auto e = (*f.oit).get(field)) return JsonError(e);
+      if (!f.first) {
+        if (sep != ',') return JsonError(simdjson::TAPE_ERROR);
+        ++i;
+      }
+      f.first = false;
+      if (tok(i) != '"' || tok(i + 1) != ':') return JsonError(simdjson::TAPE_ERROR);
       if (f.last_node >= 0) {
         sc.node_record[f.last_node].end = static_cast<uint32_t>(sc.leaves.size());
         f.last_node = -1;
@@ -1331,17 +1438,18 @@ absl::Status Walk(const RuleSetState& s, Scratch& sc, std::string_view event,
       }
       // The key, without a copy unless it has escapes; resolved in the trie segment by segment
       // (a key may itself contain dots).
-      const char* key = field.key().raw();
+      const char* key = reinterpret_cast<const char*>(buf) + idx[i] + 1;
       StringScan scan = ScanString(key);
       if (scan.escaped) {
         std::string_view unescaped;
-        if (auto e = field.unescaped_key().get(unescaped)) return JsonError(e);
-        sc.key.assign(unescaped.data(), unescaped.size());
-        sc.key.append(16, '\0');  // PathTrie::Find reads up to 8 bytes past a segment
-        key = sc.key.data();
+        char* const mark = strings;
+        if (!unescape(i, &unescaped)) return JsonError(simdjson::STRING_ERROR);
+        strings = mark;  // the key is only needed here
+        key = unescaped.data();
         scan.len = unescaped.size();
         scan.dotted = unescaped.find('.') != std::string_view::npos;
       }
+      i += 2;  // the key and ':'
       int32_t n;
       if (!scan.dotted) {
         n = trie.Find(f.node, key, scan.len);
@@ -1357,7 +1465,8 @@ absl::Status Walk(const RuleSetState& s, Scratch& sc, std::string_view event,
         }
       }
       if (n < 0) {
-        ++f.oit;  // no rule uses this field: skip its value unparsed
+        // No rule uses this field: skip its value unparsed.
+        if (!skip_value(i, &i)) return JsonError(simdjson::TAPE_ERROR);
         continue;
       }
       // Duplicate key in this object: the last occurrence wins.
@@ -1365,7 +1474,7 @@ absl::Status Walk(const RuleSetState& s, Scratch& sc, std::string_view event,
       if (!scan.dotted) {
         Scratch::NodeRecord& r = sc.node_record[n];
         if (r.object == f.object) {
-          for (uint32_t i = r.begin; i < r.end; ++i) sc.leaves[i].dead = true;
+          for (uint32_t k = r.begin; k < r.end; ++k) sc.leaves[k].dead = true;
         }
         r = {f.object, begin, begin};
         f.last_node = n;
@@ -1376,44 +1485,39 @@ absl::Status Walk(const RuleSetState& s, Scratch& sc, std::string_view event,
           sc.dotted.push_back({static_cast<uint32_t>(n), begin, begin});
         } else {
           Scratch::DottedRecord& r = sc.dotted[k];
-          for (uint32_t i = r.begin; i < r.end; ++i) sc.leaves[i].dead = true;
+          for (uint32_t j = r.begin; j < r.end; ++j) sc.leaves[j].dead = true;
           r.begin = r.end = begin;
         }
         f.last_dotted = static_cast<int32_t>(k);
       }
-      v = field.value();
       node = static_cast<uint32_t>(n);
       in_array = false;
     }
 
-    // Visit `v` at trie node `node`.
-    const std::string_view tok = v.raw_json_token();
-    const char c = tok.empty() ? '\0' : tok[0];
+    // Visit the value at token i, at trie node `node`.
+    const uint8_t c = tok(i);
     const PathTrie::Node& tn = trie.nodes[node];
     if (c == '{' || c == '[') {
       if (stack.size() >= options.max_depth) {
         return absl::InvalidArgumentError("Event nesting exceeds the depth limit");
       }
-      if (c == '{' && tn.count == 0) {
-        advance();
+      if (tn.count == 0 && (c == '{' || tn.field < 0)) {
+        // Nothing below this node is used (an array's scalars would be values of the field).
+        if (!skip_value(i, &i)) return JsonError(simdjson::TAPE_ERROR);
         continue;
       }
+      ++i;
       if (in_array) sc.chain.emplace_back(array_id, index);
-      simdjson::error_code e;
       if (c == '{') {
-        od::object obj;
-        e = v.get_object().get(obj);
-        if (!e) e = push_object(obj, node, in_array);
+        push_object(node, in_array);
       } else {
-        od::array arr;
-        e = v.get_array().get(arr);
-        if (!e) e = push_array(arr, node, in_array);
+        push_array(node, in_array);
       }
-      if (e) return JsonError(e);
       continue;
     }
     if (tn.field < 0) {
-      advance();
+      if (!IsValueStart(c)) return JsonError(simdjson::TAPE_ERROR);
+      ++i;
       continue;
     }
     Leaf& leaf = sc.leaves.push();
@@ -1428,11 +1532,10 @@ absl::Status Walk(const RuleSetState& s, Scratch& sc, std::string_view event,
     leaf.value.text = std::string_view();
     switch (c) {
       case '"': {
-        StringScan scan = ScanString(tok.data() + 1);
-        std::string_view body(tok.data() + 1, scan.len);
-        if (scan.escaped) {
-          if (auto e = v.get_string().get(body)) return JsonError(e);
-        }
+        const char* raw = reinterpret_cast<const char*>(buf) + idx[i] + 1;
+        StringScan scan = ScanString(raw);
+        std::string_view body(raw, scan.len);
+        if (scan.escaped && !unescape(i, &body)) return JsonError(simdjson::STRING_ERROR);
         leaf.value.type = LeafType::kString;
         leaf.value.text = body;
         // Start fetching the exact-value lookup now; Evaluate reads it after the walk.
@@ -1444,28 +1547,29 @@ absl::Status Walk(const RuleSetState& s, Scratch& sc, std::string_view event,
         break;
       }
       case 't':
-        if (TrimRight(tok) != "true") return JsonError(simdjson::T_ATOM_ERROR);
+        if (scalar_text(i) != "true") return JsonError(simdjson::T_ATOM_ERROR);
         leaf.value.type = LeafType::kTrue;
         break;
       case 'f':
-        if (TrimRight(tok) != "false") return JsonError(simdjson::F_ATOM_ERROR);
+        if (scalar_text(i) != "false") return JsonError(simdjson::F_ATOM_ERROR);
         leaf.value.type = LeafType::kFalse;
         break;
       case 'n':
-        if (TrimRight(tok) != "null") return JsonError(simdjson::N_ATOM_ERROR);
+        if (scalar_text(i) != "null") return JsonError(simdjson::N_ATOM_ERROR);
         leaf.value.type = LeafType::kNull;
         break;
       default:
-        if (c != '-' && (c < '0' || c > '9')) return JsonError(simdjson::TAPE_ERROR);
         leaf.value.type = LeafType::kNumber;
-        leaf.value.text = TrimRight(tok);
+        leaf.value.text = scalar_text(i);
+        if (!IsJsonNumber(leaf.value.text)) return JsonError(simdjson::NUMBER_ERROR);
         break;
     }
+    ++i;
     if (!sc.chain.empty()) {
       sc.membership.insert(sc.membership.end(), sc.chain.begin(), sc.chain.end());
     }
-    advance();
   }
+  if (i != n_tokens) return JsonError(simdjson::TRAILING_CONTENT);
   return absl::OkStatus();
 }
 

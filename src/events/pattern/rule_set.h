@@ -5,10 +5,10 @@
 // branches (AND of conditions). Identical patterns are stored once with the list of their rule
 // ids; identical conditions and branches are shared between patterns. Each field path has a
 // value index: hash maps for exact values, prefix and suffix operands (one lookup per distinct
-// operand length), a list for the other operators. Matching walks the event once with simdjson
-// On Demand, visiting only the fields some rule uses (the rest is skipped unparsed), looks each
-// value up in its field's index, counts satisfied conditions per branch, and checks array
-// consistency and exists:false only for the branches whose counts are complete.
+// operand length), a list for the other operators. Matching walks the event once over simdjson's
+// stage-1 token indexes, visiting only the fields some rule uses (the rest is skipped by its
+// brackets), looks each value up in its field's index, counts satisfied conditions per branch, and
+// checks array consistency and exists:false only for the branches whose counts are complete.
 //
 // Snapshots: a RuleSet is immutable and shared as std::shared_ptr<const RuleSet>; readers match
 // concurrently without locks. A single writer owns a RuleSetBuilder; Build() publishes a new

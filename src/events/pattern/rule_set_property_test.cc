@@ -440,5 +440,68 @@ TEST(RuleSet, DuplicateDottedKeysLastWins) {
   EXPECT_EQ(set->Match(R"({"a.b": "x", "a": {"b": 2}, "a.b": "x"})")->size(), 1u);
 }
 
+TEST(RuleSet, MalformedEventsGetErrors) {
+  // The walker reads simdjson's structural indexes itself: every visited object and array must
+  // be well-formed, and so must the brackets of skipped values ("zz" is used by no rule).
+  auto p = ParsePattern(R"({"a": ["x"], "b": {"c": [1]}})");
+  RuleSetBuilder builder;
+  ASSERT_TRUE(builder.Add(1, *p).ok());
+  auto set = builder.Build();
+  for (const char* event : {"",
+                            "   ",
+                            "{",
+                            "}",
+                            "[",
+                            "\"a\"",
+                            "1",
+                            "null",
+                            R"({"a": "x",})",
+                            R"({"a" "x", "b": {"c": 1}})",
+                            R"({"a": "x" "b": 1})",
+                            R"({,"a": "x"})",
+                            R"({"a": ["x",]})",
+                            R"({"a": [,"x"]})",
+                            R"({"a": ["x" "y"]})",
+                            R"({"a": tru})",
+                            R"({"a": nul})",
+                            R"({"a": falsey})",
+                            R"({"a": -})",
+                            R"({"a": 01})",
+                            R"({"a": 1.})",
+                            R"({"a": 1e})",
+                            R"({"a": 1x})",
+                            R"({"a": .5})",
+                            R"({"a": "x"} {})",
+                            R"({"a": "x"}})",
+                            R"({"a": "x"} 1)",
+                            R"({"a": "\q"})",
+                            R"({"a": "x")",
+                            R"({"b": {"c": 1,}})",
+                            R"({"b": {"c": 1})",
+                            R"({"b": {"c" 1}})",
+                            R"({"zz": , "a": "x"})",
+                            R"({"zz": })",
+                            R"({"zz": {"q": [1, 2}, "a": "x"})",
+                            R"({"zz": [[[1]], "a": "x"})",
+                            R"({"a": :})",
+                            R"({"a": "x", "zz": ]})",
+                            R"({"a\q": "x"})",
+                            R"({"a": "x", : 1})",
+                            R"({"a": ["x"]]})"}) {
+    EXPECT_FALSE(set->Match(event).ok()) << event;
+  }
+  // Escapes in keys and values are decoded (a decoded dot splits the key).
+  EXPECT_EQ(set->Match(R"({"a": "\u0078", "b\u002ec": 1})")->size(), 1u);
+  EXPECT_EQ(set->Match(R"({"\u0061": ["y", "\u0078"], "b": {"\u0063": [2, 1]}})")->size(), 1u);
+  EXPECT_EQ(set->Match(R"({"a": "\"x", "b": {"c": 1}})")->size(), 0u);
+  // Skipped values may hold anything well-bracketed, including brackets inside strings.
+  EXPECT_EQ(
+      set->Match(R"({"zz": [{"]": "}"}, [], {}], "a": "x", "b": {"c": 1, "d": [[]]}})")->size(),
+      1u);
+  EXPECT_EQ(set->Match(R"( {"a": "x", "b": {"c": 1}} )")->size(), 1u);
+  EXPECT_EQ(set->Match(R"({"a": "x", "b": {"c": 1.0e0}})")->size(), 1u);
+  EXPECT_EQ(set->Match(R"({"a": "x", "b": {"c": [-0.5E+3, 10E-1]}})")->size(), 1u);
+}
+
 }  // namespace
 }  // namespace klaxon::events::pattern
