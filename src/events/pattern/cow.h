@@ -145,10 +145,14 @@ class CowHashIndex {
     }
   }
 
-  // Asks for the cache line of tags that Find(hash) will read first.
+  // Asks for the cache lines that Find(hash) will read first: the tags, and the home slot (read
+  // when the tag matches, which it does for every hash that is present).
   void Prefetch(uint64_t hash) const {
     const Shard* shard = shards_[hash >> (64 - kShardBits)].get();
-    if (shard != nullptr) __builtin_prefetch(&shard->tags[Home(NonZero(hash), shard->mask)]);
+    if (shard == nullptr) return;
+    const size_t home = Home(NonZero(hash), shard->mask);
+    __builtin_prefetch(&shard->tags[home]);
+    __builtin_prefetch(&shard->slots[home]);
   }
 
   // The id stored for `hash`, inserting `absent` if there is none.

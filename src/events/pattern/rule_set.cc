@@ -170,6 +170,20 @@ struct FieldIndex {
   // Anchoring single numeric ranges, sorted by lower bound: the ranges containing v are among
   // those with low <= v, and the scan down from there stops once max_high < v.
   std::vector<RangeEntry> ranges;
+  std::vector<double> range_lows;  // ranges[i].low, for a compact binary search
+
+  // The number of ranges whose lower bound is <= x (x is finite): a branch-free binary search.
+  size_t RangesFrom(double x) const {
+    const size_t n = range_lows.size();
+    if (n == 0) return 0;
+    const double* base = range_lows.data();
+    for (size_t len = n; len > 1;) {
+      const size_t half = len / 2;
+      base = base[half] <= x ? base + half : base;
+      len -= half;
+    }
+    return static_cast<size_t>(base - range_lows.data()) + (*base <= x ? 1 : 0);
+  }
 
   bool NeedsFold() const { return kinds[kKindFold] > 0 || !lens[2].empty() || !lens[3].empty(); }
 
@@ -193,9 +207,11 @@ struct FieldIndex {
   void FixMaxHigh() {
     const double inf = std::numeric_limits<double>::infinity();
     double m = -inf;
+    range_lows.clear();
     for (RangeEntry& e : ranges) {
       m = std::max(m, e.range.has_high ? e.range.high : inf);
       e.max_high = m;
+      range_lows.push_back(e.low);
     }
   }
 };
@@ -1251,29 +1267,6 @@ inline bool IsValueStart(uint8_t c) {
   return c == '"' || c == 't' || c == 'f' || c == 'n' || c == '-' || (c >= '0' && c <= '9');
 }
 
-// True if `t` is a JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
-inline bool IsJsonNumber(std::string_view t) {
-  size_t i = 0;
-  const size_t n = t.size();
-  auto digit = [&](size_t k) { return k < n && t[k] >= '0' && t[k] <= '9'; };
-  if (i < n && t[i] == '-') ++i;
-  if (!digit(i)) return false;
-  if (t[i++] != '0') {
-    while (digit(i)) ++i;
-  }
-  if (i < n && t[i] == '.') {
-    if (!digit(++i)) return false;
-    while (digit(i)) ++i;
-  }
-  if (i < n && (t[i] == 'e' || t[i] == 'E')) {
-    ++i;
-    if (i < n && (t[i] == '+' || t[i] == '-')) ++i;
-    if (!digit(i)) return false;
-    while (digit(i)) ++i;
-  }
-  return i == n;
-}
-
 // Walks the event with an explicit stack over simdjson's stage-1 structural indexes (one index
 // per token: brackets, ':', ',', and the first byte of every string and scalar), recording the
 // values of used fields as leaves. Containers under keys no rule uses are skipped by counting
@@ -1561,7 +1554,7 @@ absl::Status Walk(const RuleSetState& s, Scratch& sc, std::string_view event,
       default:
         leaf.value.type = LeafType::kNumber;
         leaf.value.text = scalar_text(i);
-        if (!IsJsonNumber(leaf.value.text)) return JsonError(simdjson::NUMBER_ERROR);
+        if (!IsJsonNumberPadded(leaf.value.text)) return JsonError(simdjson::NUMBER_ERROR);
         break;
     }
     ++i;
@@ -1718,8 +1711,7 @@ void Evaluate(const RuleSetState& s, Scratch& sc) {
             }
           }
           if (!fx.ranges.empty()) {
-            auto it = std::upper_bound(fx.ranges.begin(), fx.ranges.end(), x,
-                                       [](double d, const RangeEntry& e) { return d < e.low; });
+            auto it = fx.ranges.begin() + static_cast<ptrdiff_t>(fx.RangesFrom(x));
             while (it != fx.ranges.begin()) {
               --it;
               if (it->max_high < x) break;

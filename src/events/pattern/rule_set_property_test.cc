@@ -360,6 +360,56 @@ TEST(RuleSet, ManyRulesOnOneField) {
   EXPECT_EQ(set->rule_count(), 3000u);
 }
 
+TEST(RuleSet, NumericRangeIndexAgreesWithInterpreter) {
+  // Many overlapping, nested, open, closed and one-sided ranges on one field (the range index:
+  // binary search on lower bounds, then a scan bounded by the running maximum of upper bounds).
+  uint64_t x = 0x9E3779B97F4A7C15ull;
+  auto next = [&] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  auto number = [&] { return std::to_string(static_cast<int>(next() % 200) - 100); };
+  std::vector<Pattern> patterns;
+  RuleSetBuilder builder;
+  for (int i = 0; i < 300; ++i) {
+    std::string lo = number(), hi = number();
+    if (std::stod(hi) < std::stod(lo)) std::swap(lo, hi);
+    const char* lop = next() % 2 ? R"(">")" : R"(">=")";
+    const char* hip = next() % 2 ? R"("<")" : R"("<=")";
+    std::string range;
+    switch (next() % 4) {
+      case 0:
+        range = std::string(lop) + ", " + lo;
+        break;
+      case 1:
+        range = std::string(hip) + ", " + hi;
+        break;
+      default:
+        range = std::string(lop) + ", " + lo + ", " + hip + ", " + hi;
+        if (lo == hi) range = R"("=", )" + lo;
+    }
+    auto p = ParsePattern(R"({"n": [{"numeric": [)" + range + "]}]}");
+    ASSERT_TRUE(p.ok()) << range;
+    ASSERT_TRUE(builder.Add(patterns.size(), *p).ok());
+    patterns.push_back(*std::move(p));
+  }
+  auto set = builder.Build();
+  for (int v = -105; v <= 105; ++v) {
+    for (const std::string& text : {std::to_string(v), std::to_string(v) + ".5"}) {
+      const std::string event = R"({"n": )" + text + "}";
+      auto got = set->Match(event);
+      ASSERT_TRUE(got.ok());
+      for (size_t i = 0; i < patterns.size(); ++i) {
+        const bool matched = std::binary_search(got->begin(), got->end(), i);
+        ASSERT_EQ(matched, *internal::InterpretJson(patterns[i], event, nullptr))
+            << patterns[i].canonical() << " " << event;
+      }
+    }
+  }
+}
+
 TEST(RuleSet, SnapshotsAreIndependent) {
   auto p = ParsePattern(R"({"a": ["x"]})");
   ASSERT_TRUE(p.ok());

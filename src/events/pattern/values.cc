@@ -10,6 +10,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace klaxon::events::pattern::internal {
 namespace {
 
@@ -104,6 +108,85 @@ std::optional<double> ParseFiniteNumber(std::string_view text) {
   auto [ptr, ec] = std::from_chars(begin, end, value);
   if (ec != std::errc() || ptr != end || !std::isfinite(value)) return std::nullopt;
   return value;
+}
+
+bool IsJsonNumber(std::string_view t) {
+  const char* p = t.data();
+  const char* const end = p + t.size();
+  auto digit = [&] { return p != end && *p >= '0' && *p <= '9'; };
+  if (p != end && *p == '-') ++p;
+  if (!digit()) return false;
+  if (*p++ != '0') {
+    while (digit()) ++p;
+  }
+  if (p != end && *p == '.') {
+    ++p;
+    if (!digit()) return false;
+    while (digit()) ++p;
+  }
+  if (p != end && (*p == 'e' || *p == 'E')) {
+    ++p;
+    if (p != end && (*p == '+' || *p == '-')) ++p;
+    if (!digit()) return false;
+    while (digit()) ++p;
+  }
+  return p == end;
+}
+
+bool IsJsonNumberPadded(std::string_view t) {
+#if defined(__SSE2__)
+  const size_t len = t.size();
+  if (len == 0 || len > 32) return IsJsonNumber(t);
+  // Bit i of each mask describes byte i of the text.
+  const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t.data()));
+  const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t.data() + 16));
+  auto mask = [&](auto test) -> uint64_t {
+    return static_cast<uint32_t>(_mm_movemask_epi8(test(lo))) |
+           (static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(test(hi)))) << 16);
+  };
+  const uint64_t valid = (uint64_t{1} << len) - 1;
+  const uint64_t digits =
+      valid & mask([](__m128i x) {
+        // (x - '0') < 10 unsigned, as a signed compare after a bias.
+        const __m128i d = _mm_xor_si128(_mm_sub_epi8(x, _mm_set1_epi8('0')), _mm_set1_epi8(-128));
+        return _mm_cmplt_epi8(d, _mm_set1_epi8(-128 + 10));
+      });
+  const uint64_t dots =
+      valid & mask([](__m128i x) { return _mm_cmpeq_epi8(x, _mm_set1_epi8('.')); });
+  const uint64_t exps =
+      valid & mask([](__m128i x) {
+        return _mm_cmpeq_epi8(_mm_or_si128(x, _mm_set1_epi8(0x20)), _mm_set1_epi8('e'));
+      });
+  const uint64_t signs = valid & mask([](__m128i x) {
+                           return _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('-')),
+                                               _mm_cmpeq_epi8(x, _mm_set1_epi8('+')));
+                         });
+  if ((digits | dots | exps | signs) != valid) return false;  // another byte
+  const unsigned first = t[0] == '-' ? 1 : 0;                 // the first mantissa digit
+  if (!((digits >> first) & 1)) return false;
+  if (t[first] == '0' && ((digits >> (first + 1)) & 1)) return false;  // leading zero
+  if (exps & (exps - 1)) return false;                                 // two exponents
+  const unsigned epos = exps ? static_cast<unsigned>(__builtin_ctzll(exps)) : len;
+  // Signs: the leading '-', and one right after the exponent mark.
+  if (signs & ~((first ? uint64_t{1} : 0) | (exps << 1))) return false;
+  // At most one '.', in the mantissa, followed by a digit.
+  if (dots) {
+    if (dots & (dots - 1)) return false;
+    const unsigned d = static_cast<unsigned>(__builtin_ctzll(dots));
+    if (d > epos || !((digits >> (d + 1)) & 1)) return false;
+  }
+  if (exps) {
+    unsigned k = epos + 1;
+    if ((signs >> k) & 1) ++k;
+    if (k >= len) return false;
+    // Only digits from k on (the mantissa before the mark ends with a digit: a '.' needs one
+    // after it, and the first mantissa byte is a digit).
+    if ((valid & ~((uint64_t{1} << k) - 1)) & ~digits) return false;
+  }
+  return true;
+#else
+  return IsJsonNumber(t);
+#endif
 }
 
 bool IsShortestForm(std::string_view text, double value) {

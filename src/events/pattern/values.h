@@ -32,6 +32,13 @@ std::optional<double> ComparableNumber(std::string_view text);
 std::optional<double> ParseFiniteNumber(std::string_view text);
 bool IsShortestForm(std::string_view text, double value);
 
+// True if `text` is a JSON number (RFC 8259): -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+bool IsJsonNumber(std::string_view text);
+
+// As IsJsonNumber, with one SSE2 pass for texts of up to 32 bytes. Reads 32 bytes from
+// text.data() whatever text.size(): they must be readable (e.g. inside a padded buffer).
+bool IsJsonNumberPadded(std::string_view text);
+
 // ---- IP addresses ----------------------------------------------------------------------------
 
 struct IpAddress {
