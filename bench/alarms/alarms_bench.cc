@@ -3,6 +3,7 @@
 // incident being readable).
 //
 //   build/release/bench/alarms/alarms_bench [--alarms 100000] [--seconds 5] [--latency-runs 200]
+//       [--only put|evaluate|latency|handler] [--put THREADS:VALUES_PER_DATUM]
 //
 // 1. put:       MetricStore::Put into a durable SqliteStore (synchronous=FULL, group commit):
 //               batches of 1000 MetricDatum (one Value each, and Values arrays of 20), from 1 and
@@ -11,6 +12,11 @@
 //               AlarmScheduler::Tick; the figure is the thread CPU time of the evaluation pass
 //               (fetch + statistics + Evaluate), then the wall time of the first tick that also
 //               commits N transitions (batches of 256 per transaction).
+// 4. handler:   CPU time (this thread) per PutMetricData request of 1000 datums, split into the
+//               part in the CloudWatch handler (model-shaped JSON members -> MetricDatum) and the
+//               in-memory MetricStore::Put, and the durable Put's extra (log row encoding + the
+//               SQLite commit, measured single-threaded). The codec/validation before the
+//               handler is not included (api/protocol).
 // 3. latency:   SqliteStore + StoreOutbox (4 delivery threads) + IncidentManager: from the start
 //               of the Tick whose evaluation fires an alarm to StartIncident having committed
 //               (the incident readable); p50 / p90 / p99 / max over the runs.
@@ -22,6 +28,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -31,13 +38,15 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "alarms/alarm_service.h"
 #include "alarms/metric_store.h"
 #include "alarms/scheduler.h"
+#include "api/operation.h"
+#include "api/services/cloudwatch/handlers.h"
+#include "boost/json.hpp"
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "incidents/incident_manager.h"
 #include "opsitems/ops_item_service.h"
 #include "outbox/store_outbox.h"
@@ -67,6 +76,8 @@ std::unique_ptr<storage::SqliteStore> OpenStore(const std::string& dir) {
   return std::move(*store);
 }
 
+size_t g_checkpoint_rows = 0;  // --checkpoint-rows: MetricStoreOptions::checkpoint_batch_rows
+
 // --- 1. PutMetricData ------------------------------------------------------------------------
 
 void BenchPut(int threads, int values_per_datum, double seconds, bool persist = true) {
@@ -75,6 +86,7 @@ void BenchPut(int threads, int values_per_datum, double seconds, bool persist = 
     auto sqlite = OpenStore(dir);
     MetricStoreOptions options;
     options.persist = persist;
+    if (g_checkpoint_rows > 0) options.checkpoint_batch_rows = g_checkpoint_rows;
     MetricStore store(*sqlite, options);
     if (!store.Recover().ok()) abort();
     std::atomic<bool> stop{false};
@@ -92,6 +104,8 @@ void BenchPut(int threads, int values_per_datum, double seconds, bool persist = 
       }
     });
     std::atomic<uint64_t> samples{0}, requests{0};
+    klaxon::Mutex latency_mu;
+    std::vector<double> latencies;  // ms per Put
     std::vector<std::thread> workers;
     workers.reserve(threads);
     const absl::Time base = absl::Now();
@@ -114,13 +128,18 @@ void BenchPut(int threads, int values_per_datum, double seconds, bool persist = 
           }
         }
         int round = 0;
+        std::vector<double> local;
         while (!stop.load()) {
           for (auto& d : batch) d.timestamp = base + absl::Seconds(round % 600);
+          const absl::Time p0 = absl::Now();
           if (!store.Put(kAccount, batch).ok()) abort();
+          local.push_back(absl::ToDoubleMilliseconds(absl::Now() - p0));
           samples += 1000ull * values_per_datum;
           ++requests;
           ++round;
         }
+        klaxon::MutexLock lock(&latency_mu);
+        latencies.insert(latencies.end(), local.begin(), local.end());
       });
     }
     const absl::Time start = absl::Now();
@@ -133,12 +152,20 @@ void BenchPut(int threads, int values_per_datum, double seconds, bool persist = 
     if (!store.Checkpoint().ok()) abort();
     const double checkpoint = absl::ToDoubleSeconds(absl::Now() - cp);
     auto stats = store.Stats();
+    std::sort(latencies.begin(), latencies.end());
+    auto pct = [&](double p) {
+      return latencies.empty()
+                 ? 0.0
+                 : latencies[std::min<size_t>(latencies.size() - 1, p * latencies.size())];
+    };
     printf(
         "put  %s threads=%-2d values/datum=%-3d %10.0f datapoints/s %6.0f PutMetricData/s  "
-        "(%zu series, %zu buckets, %.1f MiB; longest checkpoint %.2f s, final %.2f s)\n",
+        "Put latency p50 %.1f ms p99 %.1f ms max %.1f ms  (%zu series, %zu buckets, %.1f MiB; "
+        "longest checkpoint %.2f s, final %.2f s)\n",
         persist ? "durable" : "memory ", threads, values_per_datum, samples / elapsed,
-        requests / elapsed, stats.series, stats.buckets, stats.memory_bytes / 1048576.0,
-        max_checkpoint.load(), checkpoint);
+        requests / elapsed, pct(0.5), pct(0.99), latencies.empty() ? 0.0 : latencies.back(),
+        stats.series, stats.buckets, stats.memory_bytes / 1048576.0, max_checkpoint.load(),
+        checkpoint);
   }
   std::filesystem::remove_all(dir);
 }
@@ -229,15 +256,19 @@ void BenchLatency(int runs) {
     AlarmService alarms(*sqlite, clock, AlarmServiceOptions(), deps);
     if (!alarms.Load().ok()) abort();
 
-    absl::Mutex mu;
+    klaxon::Mutex mu;
+    std::condition_variable done_cv;
     std::vector<double> latencies;
     absl::Time fired_at;
-    absl::Notification* done = nullptr;
+    bool done = true;
     outbox.RegisterHandler(kAlarmActionKind, [&](const outbox::Entry& e) {
       absl::Status s = alarms.RunAction(e.id, e.payload);
-      absl::MutexLock lock(&mu);
-      latencies.push_back(absl::ToDoubleMilliseconds(absl::Now() - fired_at));
-      if (done) done->Notify();
+      {
+        klaxon::MutexLock lock(&mu);
+        latencies.push_back(absl::ToDoubleMilliseconds(absl::Now() - fired_at));
+        done = true;
+      }
+      done_cv.notify_all();
       return s;
     });
     if (!outbox.Start().ok()) abort();
@@ -272,10 +303,9 @@ void BenchLatency(int runs) {
       d.timestamp = EvaluationEnd(clock.Now(), 60) - absl::Seconds(30);
       d.value = 1;
       if (!metrics.Put(kAccount, {d}).ok()) abort();
-      absl::Notification notification;
       {
-        absl::MutexLock lock(&mu);
-        done = &notification;
+        klaxon::MutexLock lock(&mu);
+        done = false;
         fired_at = absl::Now();
       }
       auto stats = scheduler.Tick(clock.Now());
@@ -283,9 +313,8 @@ void BenchLatency(int runs) {
         fprintf(stderr, "latency run %d: no transition\n", i);
         abort();
       }
-      notification.WaitForNotification();
-      absl::MutexLock lock(&mu);
-      done = nullptr;
+      klaxon::MutexLock lock(&mu);
+      while (!done) lock.Wait(done_cv);
     }
     outbox.Stop();
     auto page = im.incidents().List(im_scope, {}, 100, "");
@@ -302,6 +331,111 @@ void BenchLatency(int runs) {
   std::filesystem::remove_all(dir);
 }
 
+// --- 4. CPU per PutMetricData request inside the handler and the metric store -----------------
+
+double ThreadCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void BenchHandler(int values_per_datum, int requests) {
+  namespace json = boost::json;
+  storage::MemoryStore memory;
+  SimulatedClock clock(absl::Now());
+  MetricStoreOptions memory_options;
+  memory_options.persist = false;
+  MetricStore metrics(memory, memory_options);
+  AlarmService alarms(memory, clock, AlarmServiceOptions(), AlarmDependencies());
+  if (!alarms.Load().ok()) abort();
+  api::OperationTable table;
+  api::RegisterCloudWatchHandlers(table, {metrics, alarms, clock});
+  const api::Handler* handler = table.Find("cloudwatch", "PutMetricData");
+  if (handler == nullptr) abort();
+  api::CallContext ctx;
+  ctx.caller.account_id = kAccount;
+  ctx.caller.region = "us-east-1";
+  ctx.service = "cloudwatch";
+  ctx.operation = "PutMetricData";
+  // The input as the codecs hand it over (put_metric_load's request).
+  const double epoch = absl::ToUnixSeconds(clock.Now()) - 120;
+  json::array data;
+  std::vector<MetricDatum> datums;
+  for (int i = 0; i < 1000; ++i) {
+    json::object d{
+        {"MetricName", "Latency"},
+        {"Unit", "Milliseconds"},
+        {"Timestamp", epoch},
+        {"Dimensions",
+         json::array{json::object{{"Name", "Host"}, {"Value", absl::StrCat("h0-", i % 100)}},
+                     json::object{{"Name", "Route"}, {"Value", absl::StrCat("/r", i / 100)}}}}};
+    MetricDatum m;
+    m.metric =
+        MetricId{"Load",
+                 "Latency",
+                 {{"Host", absl::StrCat("h0-", i % 100)}, {"Route", absl::StrCat("/r", i / 100)}}};
+    m.unit = "Milliseconds";
+    m.timestamp = absl::FromUnixSeconds(static_cast<int64_t>(epoch));
+    if (values_per_datum > 1) {
+      json::array values;
+      for (int k = 0; k < values_per_datum; ++k) {
+        values.emplace_back(i + k * 0.5);
+        m.values.push_back(i + k * 0.5);
+      }
+      d["Values"] = std::move(values);
+      m.kind = MetricDatum::Kind::kValues;
+    } else {
+      d["Value"] = i * 0.25;
+      m.value = i * 0.25;
+    }
+    data.push_back(std::move(d));
+    datums.push_back(std::move(m));
+  }
+  const json::object input{{"Namespace", "Load"}, {"MetricData", std::move(data)}};
+  // Warm up (series created), then measure.
+  for (int i = 0; i < 20; ++i) {
+    if (!(*handler)(ctx, input).ok()) abort();
+  }
+  double t0 = ThreadCpuSeconds();
+  for (int i = 0; i < requests; ++i) {
+    if (!(*handler)(ctx, input).ok()) abort();
+  }
+  const double with_handler = (ThreadCpuSeconds() - t0) / requests;
+  t0 = ThreadCpuSeconds();
+  for (int i = 0; i < requests; ++i) {
+    if (!metrics.Put(kAccount, datums).ok()) abort();
+  }
+  const double store_only = (ThreadCpuSeconds() - t0) / requests;
+  // Durable: the log row and its commit (one writer; the SQLite writer thread's CPU is not in
+  // this thread's time, so wall time is reported for it).
+  const std::string dir = TempDir();
+  double durable_cpu = 0, durable_wall = 0;
+  {
+    auto sqlite = OpenStore(dir);
+    MetricStore durable(*sqlite);
+    if (!durable.Recover().ok()) abort();
+    for (int i = 0; i < 5; ++i) {
+      if (!durable.Put(kAccount, datums).ok()) abort();
+    }
+    const int n = std::max(1, requests / 4);
+    const absl::Time w0 = absl::Now();
+    t0 = ThreadCpuSeconds();
+    for (int i = 0; i < n; ++i) {
+      if (!durable.Put(kAccount, datums).ok()) abort();
+    }
+    durable_cpu = (ThreadCpuSeconds() - t0) / n;
+    durable_wall = absl::ToDoubleSeconds(absl::Now() - w0) / n;
+  }
+  std::filesystem::remove_all(dir);
+  const double points = 1000.0 * values_per_datum;
+  printf(
+      "handler  values/datum=%-3d per 1000-datum request, CPU: handler conversion %.0f us + "
+      "MetricStore::Put in memory %.0f us (= %.0f datapoints per CPU-second); durable Put "
+      "%.0f us CPU in the caller, %.2f ms wall (fsync)\n",
+      values_per_datum, (with_handler - store_only) * 1e6, store_only * 1e6, points / with_handler,
+      durable_cpu * 1e6, durable_wall * 1e3);
+}
+
 }  // namespace
 }  // namespace klaxon::alarms
 
@@ -309,17 +443,31 @@ int main(int argc, char** argv) {
   int alarms = 100000;
   double seconds = 5;
   int runs = 200;
-  bool put = true, evaluate = true, latency = true;
+  bool put = true, evaluate = true, latency = true, handler = true;
+  int put_threads = 16, put_values = 0;  // --put THREADS:VALUES runs that one configuration
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--alarms" && i + 1 < argc) alarms = atoi(argv[++i]);
     if (arg == "--seconds" && i + 1 < argc) seconds = atof(argv[++i]);
     if (arg == "--latency-runs" && i + 1 < argc) runs = atoi(argv[++i]);
+    if (arg == "--checkpoint-rows" && i + 1 < argc) {
+      klaxon::alarms::g_checkpoint_rows = static_cast<size_t>(atol(argv[++i]));
+    }
+    if (arg == "--put" && i + 1 < argc) {
+      if (sscanf(argv[++i], "%d:%d", &put_threads, &put_values) != 2) return 2;
+    }
     if (arg == "--only" && i + 1 < argc) {
       std::string only = argv[++i];
       put = only == "put";
       evaluate = only == "evaluate";
       latency = only == "latency";
+      handler = only == "handler";
+    }
+  }
+  if (put) {
+    if (put_values > 0) {
+      klaxon::alarms::BenchPut(put_threads, put_values, seconds);
+      put = false;
     }
   }
   if (put) {
@@ -328,6 +476,10 @@ int main(int argc, char** argv) {
     klaxon::alarms::BenchPut(4, 1, seconds);
     klaxon::alarms::BenchPut(16, 1, seconds);
     klaxon::alarms::BenchPut(4, 20, seconds);
+  }
+  if (handler) {
+    klaxon::alarms::BenchHandler(1, 200);
+    klaxon::alarms::BenchHandler(20, 100);
   }
   if (evaluate) klaxon::alarms::BenchEvaluate(alarms);
   if (latency) klaxon::alarms::BenchLatency(runs);

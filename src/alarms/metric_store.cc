@@ -1,6 +1,8 @@
 #include "alarms/metric_store.h"
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -9,6 +11,7 @@
 #include <set>
 #include <utility>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -79,15 +82,32 @@ MetricStore::MetricStore(storage::Store& store, MetricStoreOptions options)
 
 MetricStore::~MetricStore() = default;
 
+void MetricStore::AppendEntryKey(const std::string& account, const MetricId& metric,
+                                 std::string* key) {
+  // account \x1d ns \x1f name (\x1f dim \x1e value)*, as metric.Key() (one buffer, reused).
+  key->append(account).push_back('\x1d');
+  key->append(metric.ns).push_back('\x1f');
+  key->append(metric.name);
+  for (const Dimension& d : metric.dimensions) {
+    key->push_back('\x1f');
+    key->append(d.name).push_back('\x1e');
+    key->append(d.value);
+  }
+}
+
 std::string MetricStore::EntryKey(const std::string& account, const MetricId& metric) {
-  std::string key = account;
-  key.push_back('\x1d');
-  key += metric.Key();
+  std::string key;
+  AppendEntryKey(account, metric, &key);
   return key;
 }
 
+size_t MetricStore::ShardIndex(std::string_view key) {
+  // The top bits: the maps inside a shard use the low ones of the same hash.
+  return (absl::Hash<absl::string_view>{}(Absl(key)) >> 40) % kShards;
+}
+
 MetricStore::Shard& MetricStore::ShardFor(const std::string& key) const {
-  return shards_[std::hash<std::string>()(key) % kShards];
+  return shards_[ShardIndex(key)];
 }
 
 std::string MetricStore::SeriesRowId(uint64_t id) const {
@@ -99,16 +119,18 @@ std::string MetricStore::BucketRowId(uint64_t id, int level, int64_t start) cons
                       absl::StrFormat("%012d", start));
 }
 
-MetricStore::Series& MetricStore::SeriesFor(Shard& shard, const std::string& key,
+MetricStore::Series& MetricStore::SeriesFor(Shard& shard, std::string_view key,
                                             const std::string& account, const MetricId& metric,
                                             const std::string& unit) {
-  auto& slot = shard.entries[key];
-  if (!slot) {
-    slot = std::make_unique<Entry>();
-    slot->account = account;
-    slot->metric = metric;
+  auto it = shard.entries.find(Absl(key));
+  if (it == shard.entries.end()) {
+    auto entry = std::make_unique<Entry>();
+    entry->account = account;
+    entry->metric = metric;
+    it = shard.entries.emplace(std::string(key), std::move(entry)).first;
   }
-  for (auto& s : slot->units) {
+  Entry& slot = *it->second;
+  for (auto& s : slot.units) {
     if (s->unit == unit) {
       s->dead = false;  // revived: keeps its id
       return *s;
@@ -117,11 +139,11 @@ MetricStore::Series& MetricStore::SeriesFor(Shard& shard, const std::string& key
   auto series = std::make_unique<Series>();
   series->id = next_series_id_.fetch_add(1);
   series->unit = unit;
-  slot->units.push_back(std::move(series));
-  return *slot->units.back();
+  slot.units.push_back(std::move(series));
+  return *slot.units.back();
 }
 
-void MetricStore::ApplyOne(Series& s, const MetricDatum& d) {
+void MetricStore::ApplyOne(Series& s, const MetricDatum& d, uint64_t seq) {
   const int level = d.storage_resolution == 1 ? 0 : 1;
   const int64_t ts = absl::ToUnixSeconds(d.timestamp);
   const int64_t start = FloorTo(ts, kBucketSeconds[level]);
@@ -141,18 +163,46 @@ void MetricStore::ApplyOne(Series& s, const MetricDatum& d) {
   }
   if (options_.persist) s.dirty.insert(BucketKey(level, start));
   s.last_data = std::max(s.last_data, ts);
-  s.updated = put_seq_.fetch_add(1, std::memory_order_relaxed) + 1;
+  s.updated = seq;
 }
 
 uint64_t MetricStore::Apply(const std::string& account, const std::vector<MetricDatum>& data) {
+  // One sequence number per request, and one lock per shard: the datums are grouped by shard
+  // first (their keys built into one buffer).
+  const uint64_t seq = put_seq_.fetch_add(1, std::memory_order_relaxed) + 1;
+  std::string keys;
+  std::vector<uint32_t> ends(data.size());
+  std::vector<uint8_t> shard_of(data.size());
+  std::array<uint32_t, kShards + 1> first{};
+  for (size_t i = 0; i < data.size(); ++i) {
+    const size_t begin = keys.size();
+    AppendEntryKey(account, data[i].metric, &keys);
+    ends[i] = static_cast<uint32_t>(keys.size());
+    shard_of[i] =
+        static_cast<uint8_t>(ShardIndex(std::string_view(keys).substr(begin, keys.size() - begin)));
+    ++first[shard_of[i] + 1];
+  }
+  for (int k = 0; k < kShards; ++k) first[k + 1] += first[k];
+  std::vector<uint32_t> order(data.size());
+  {
+    std::array<uint32_t, kShards> next;
+    std::copy(first.begin(), first.end() - 1, next.begin());
+    for (size_t i = 0; i < data.size(); ++i) order[next[shard_of[i]]++] = static_cast<uint32_t>(i);
+  }
   uint64_t samples = 0;
-  for (const MetricDatum& d : data) {
-    std::string key = EntryKey(account, d.metric);
-    Shard& shard = ShardFor(key);
+  for (int k = 0; k < kShards; ++k) {
+    if (first[k] == first[k + 1]) continue;
+    Shard& shard = shards_[k];
     MutexLock lock(&shard.mu);
-    Series& s = SeriesFor(shard, key, account, d.metric, d.unit);
-    ApplyOne(s, d);
-    samples += d.kind == MetricDatum::Kind::kValues ? d.values.size() : 1;
+    for (uint32_t j = first[k]; j < first[k + 1]; ++j) {
+      const uint32_t i = order[j];
+      const MetricDatum& d = data[i];
+      const uint32_t begin = i == 0 ? 0 : ends[i - 1];
+      Series& s = SeriesFor(shard, std::string_view(keys).substr(begin, ends[i] - begin), account,
+                            d.metric, d.unit);
+      ApplyOne(s, d, seq);
+      samples += d.kind == MetricDatum::Kind::kValues ? d.values.size() : 1;
+    }
   }
   datapoints_.fetch_add(samples, std::memory_order_relaxed);
   return samples;
@@ -179,13 +229,30 @@ void PutVarint(std::string& out, uint64_t v) {
 }
 
 void PutFixed64(std::string& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  if constexpr (std::endian::native == std::endian::little) {
+    const size_t at = out.size();
+    out.resize(at + 8);
+    std::memcpy(out.data() + at, &v, 8);
+  } else {
+    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  }
 }
 
 void PutDouble(std::string& out, double d) {
   uint64_t v;
   std::memcpy(&v, &d, sizeof(v));
   PutFixed64(out, v);
+}
+
+// Little-endian IEEE doubles, in one copy on little-endian hosts.
+void PutDoubles(std::string& out, const std::vector<double>& values) {
+  if constexpr (std::endian::native == std::endian::little) {
+    const size_t at = out.size();
+    out.resize(at + 8 * values.size());
+    if (!values.empty()) std::memcpy(out.data() + at, values.data(), 8 * values.size());
+  } else {
+    for (double v : values) PutDouble(out, v);
+  }
 }
 
 class LogReader {
@@ -236,6 +303,8 @@ class LogReader {
 }  // namespace
 
 std::string MetricStore::EncodeLog(const std::vector<MetricDatum>& data) const {
+  // Strings repeat across datums (namespace, name, dimension names, unit): each field slot first
+  // compares with the previous datum's string before hashing.
   absl::flat_hash_map<std::string_view, uint64_t> index;
   std::vector<std::string_view> strings;
   auto intern = [&](std::string_view s) {
@@ -243,19 +312,35 @@ std::string MetricStore::EncodeLog(const std::vector<MetricDatum>& data) const {
     if (inserted) strings.push_back(s);
     return it->second;
   };
+  struct Slot {
+    std::string_view text;
+    uint64_t id = ~uint64_t{0};
+  };
+  Slot ns_slot, name_slot, unit_slot;
+  std::vector<Slot> dim_slots;
+  auto cached = [&](Slot& slot, std::string_view s) {
+    if (slot.id == ~uint64_t{0} || slot.text != s) {
+      slot.text = s;
+      slot.id = intern(s);
+    }
+    return slot.id;
+  };
   std::string body;
-  body.reserve(data.size() * 32);
+  size_t values = 0;
+  for (const MetricDatum& d : data) values += d.values.size() + d.counts.size();
+  body.reserve(data.size() * 40 + values * 8);
   const int64_t base = data.empty() ? 0 : absl::ToUnixMillis(data[0].timestamp);
   PutVarint(body, data.size());
   for (const MetricDatum& d : data) {
-    PutVarint(body, intern(d.metric.ns));
-    PutVarint(body, intern(d.metric.name));
+    PutVarint(body, cached(ns_slot, d.metric.ns));
+    PutVarint(body, cached(name_slot, d.metric.name));
     PutVarint(body, d.metric.dimensions.size());
-    for (const Dimension& dim : d.metric.dimensions) {
-      PutVarint(body, intern(dim.name));
-      PutVarint(body, intern(dim.value));
+    if (dim_slots.size() < d.metric.dimensions.size()) dim_slots.resize(d.metric.dimensions.size());
+    for (size_t j = 0; j < d.metric.dimensions.size(); ++j) {
+      PutVarint(body, cached(dim_slots[j], d.metric.dimensions[j].name));
+      PutVarint(body, intern(d.metric.dimensions[j].value));
     }
-    PutVarint(body, intern(d.unit));
+    PutVarint(body, cached(unit_slot, d.unit));
     const int64_t delta = absl::ToUnixMillis(d.timestamp) - base;
     PutVarint(body, (static_cast<uint64_t>(delta) << 1) ^ static_cast<uint64_t>(delta >> 63));
     body.push_back(
@@ -266,9 +351,9 @@ std::string MetricStore::EncodeLog(const std::vector<MetricDatum>& data) const {
         break;
       case MetricDatum::Kind::kValues:
         PutVarint(body, d.values.size());
-        for (double v : d.values) PutDouble(body, v);
+        PutDoubles(body, d.values);
         PutVarint(body, d.counts.size());
-        for (double c : d.counts) PutDouble(body, c);
+        PutDoubles(body, d.counts);
         break;
       case MetricDatum::Kind::kStatisticSet:
         PutDouble(body, d.sample_count);
@@ -278,7 +363,11 @@ std::string MetricStore::EncodeLog(const std::vector<MetricDatum>& data) const {
         break;
     }
   }
-  std::string out = kLogMagic;
+  size_t header = 2 + 10 + 8;
+  for (std::string_view str : strings) header += 10 + str.size();
+  std::string out;
+  out.reserve(header + body.size());
+  out = kLogMagic;
   PutVarint(out, strings.size());
   for (std::string_view str : strings) {
     PutVarint(out, str.size());

@@ -208,13 +208,15 @@ class MetricStore {
   };
 
   static std::string EntryKey(const std::string& account, const MetricId& metric);
+  static void AppendEntryKey(const std::string& account, const MetricId& metric, std::string* key);
+  static size_t ShardIndex(std::string_view key);
   Shard& ShardFor(const std::string& key) const;
-  Series& SeriesFor(Shard& shard, const std::string& key, const std::string& account,
+  Series& SeriesFor(Shard& shard, std::string_view key, const std::string& account,
                     const MetricId& metric, const std::string& unit)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   // Applies data in memory (marks buckets dirty). Returns samples applied.
   uint64_t Apply(const std::string& account, const std::vector<MetricDatum>& data);
-  void ApplyOne(Series& series, const MetricDatum& d);
+  void ApplyOne(Series& series, const MetricDatum& d, uint64_t seq);
   std::string EncodeLog(const std::vector<MetricDatum>& data) const;
   static absl::Status DecodeLog(std::string_view text, std::vector<MetricDatum>* out);
   // Step 1 of Checkpoint (under apply_mu_ exclusively): the work of the next checkpoint.

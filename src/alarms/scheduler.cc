@@ -172,7 +172,17 @@ void AlarmScheduler::Loop() {
     const absl::Time now = clock_.Now();
     auto stats = Tick(now);
     if (!stats.ok()) spdlog::warn("cloudwatch: alarm evaluation: {}", stats.status().ToString());
-    Maintenance(now);
+    MutexLock lock(&mu_);
+    const auto deadline = DeadlineAfter(options_.tick_interval);
+    while (!stop_ && lock.WaitUntil(stop_cv_, deadline)) {
+    }
+    if (stop_) return;
+  }
+}
+
+void AlarmScheduler::MaintenanceLoop() {
+  while (true) {
+    Maintenance(clock_.Now());
     MutexLock lock(&mu_);
     const auto deadline = DeadlineAfter(options_.tick_interval);
     while (!stop_ && lock.WaitUntil(stop_cv_, deadline)) {
@@ -187,6 +197,9 @@ void AlarmScheduler::Start() {
     stop_ = false;
   }
   if (!thread_) thread_ = std::make_unique<std::thread>([this] { Loop(); });
+  if (!maintenance_thread_) {
+    maintenance_thread_ = std::make_unique<std::thread>([this] { MaintenanceLoop(); });
+  }
 }
 
 void AlarmScheduler::Stop() {
@@ -195,9 +208,11 @@ void AlarmScheduler::Stop() {
     stop_ = true;
   }
   stop_cv_.notify_all();
-  if (thread_) {
-    thread_->join();
-    thread_.reset();
+  for (auto* t : {&thread_, &maintenance_thread_}) {
+    if (*t) {
+      (*t)->join();
+      t->reset();
+    }
   }
 }
 

@@ -13,7 +13,8 @@
 //
 // Tests call Tick() directly with a SimulatedClock's time; Start() runs a background thread that
 // ticks every `tick_interval` of real time (sleeping on a condition variable, so Stop() returns
-// at once) and also runs the maintenance work: metric checkpoints, compaction, history trimming.
+// at once) and a second one for the maintenance work (metric checkpoints, compaction, history
+// trimming), so that a long checkpoint never delays an evaluation.
 //
 // Thread-safety: Tick() is not reentrant (the background thread or one test thread calls it);
 // Start/Stop from one thread. Copy/move: neither.
@@ -76,6 +77,9 @@ class AlarmScheduler {
 
  private:
   void Loop();
+  // Checkpoints, compaction and history trimming run on a thread of their own, so that a long
+  // checkpoint (many changed series) never delays an evaluation.
+  void MaintenanceLoop();
   void Maintenance(absl::Time now);
 
   AlarmService& alarms_;
@@ -95,6 +99,7 @@ class AlarmScheduler {
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::condition_variable stop_cv_;  // notified by Stop()
   std::unique_ptr<std::thread> thread_;
+  std::unique_ptr<std::thread> maintenance_thread_;
   absl::Time last_checkpoint_ = absl::InfinitePast();
   absl::Time last_compaction_ = absl::InfinitePast();
   absl::Time last_trim_ = absl::InfinitePast();

@@ -143,6 +143,26 @@ TEST_F(CloudWatchHandlersTest, PutMetricDataErrors) {
            json::parse(R"j({"Namespace":"A","MetricData":[{"MetricName":"m","Value":1,
                "Dimensions":[{"Name":"d","Value":"1"},{"Name":"d","Value":"2"}]}]})j"));
   EXPECT_EQ(Type(s.status()), "InvalidParameterValueException");
+  // Messages name the member path of the offending datum (built only for an error).
+  s = Call("PutMetricData",
+           json::parse(R"j({"Namespace":"A","MetricData":[{"MetricName":"m","Value":1},
+               {"MetricName":"m","Values":[1,1e200]}]})j"));
+  EXPECT_EQ(std::string(s.status().message()),
+            "The value 1e+200 for parameter MetricData.member.2.Values.member.2 is invalid: values "
+            "must be finite and within ±2^360.");
+  s = Call("PutMetricData",
+           json::parse(R"j({"Namespace":"A","MetricData":[{"MetricName":"m","Value":1},
+               {"MetricName":"m","Value":1,
+                "Dimensions":[{"Name":"d","Value":"1"},{"Name":"d","Value":"2"}]}]})j"));
+  EXPECT_EQ(std::string(s.status().message()),
+            "The collection MetricData.member.2.Dimensions must not contain duplicate dimension "
+            "names (d).");
+  s = Call("PutMetricData",
+           json::parse(R"j({"Namespace":"A","MetricData":[{"MetricName":"m","Value":1,
+               "Values":[1]}]})j"));
+  EXPECT_EQ(std::string(s.status().message()),
+            "The parameters MetricData.member.1.Value, MetricData.member.1.Values and "
+            "MetricData.member.1.StatisticValues are mutually exclusive.");
   s = Call(
       "GetMetricStatistics",
       json::parse(
