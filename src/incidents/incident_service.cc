@@ -11,6 +11,7 @@
 #include "incidents/errors.h"
 #include "incidents/records.h"
 #include "incidents/strings.h"
+#include "storage/ordered_ids.h"
 
 namespace klaxon::incidents {
 namespace json = boost::json;
@@ -229,7 +230,7 @@ absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
     } else if (request.dedupe_key && !request.dedupe_key->empty()) {
       dedupe_key = *request.dedupe_key;
     } else {
-      dedupe_key = NewUuid();
+      dedupe_key = storage::NewOrderedUuid();
     }
 
     // An OPEN incident holding the key absorbs this trigger.
@@ -283,7 +284,7 @@ absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
                                       "related items per incident (including the parent OpsItem)",
                                       "related-items-per-incident", ResourceType::kIncidentRecord));
 
-    const std::string id = NewUuid();
+    const std::string id = storage::NewOrderedUuid();
     const std::string key = internal::Cat(plan.name, "/", id);
     IncidentRecord record;
     record.arn = IncidentRecordArn(account, plan.name, id);

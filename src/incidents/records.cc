@@ -14,6 +14,7 @@
 #include "incidents/arn.h"
 #include "incidents/errors.h"
 #include "incidents/strings.h"
+#include "storage/ordered_ids.h"
 
 namespace klaxon::incidents::internal {
 namespace json = boost::json;
@@ -651,7 +652,7 @@ absl::StatusOr<std::optional<TimelineEvent>> AppendTimelineEvent(
   }
   TimelineEvent event;
   event.incident_record_arn = record.arn;
-  event.event_id = NewUuid();
+  event.event_id = storage::NewOrderedUuid();
   event.event_time = event_time;
   event.event_type = std::string(event_type);
   event.event_data = std::move(event_data);

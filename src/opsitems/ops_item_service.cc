@@ -19,6 +19,7 @@
 #include "common/ids.h"
 #include "common/status.h"
 #include "opsitems/internal.h"
+#include "storage/ordered_ids.h"
 
 namespace klaxon::opsitems {
 namespace internal {
@@ -593,7 +594,7 @@ absl::StatusOr<OpsItem> OpsItemService::CreateInTxn(storage::WriteTxn& txn, cons
 
   OpsItem out;
   for (int attempt = 0;; ++attempt) {
-    out.ops_item_id = absl::StrCat("oi-", RandomHex(12));
+    out.ops_item_id = absl::StrCat("oi-", storage::NewOrderedHex48());
     KLAXON_ASSIGN_OR_RETURN(
         auto taken, txn.Get(kItemsTable, scope.account_id, ItemKey(scope, out.ops_item_id)));
     if (!taken) break;

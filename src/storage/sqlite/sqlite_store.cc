@@ -1,8 +1,10 @@
 #include "storage/sqlite/sqlite_store.h"
 
 #include <algorithm>
+#include <ctime>
 #include <exception>
 #include <filesystem>
+#include <mutex>
 #include <system_error>
 #include <utility>
 
@@ -44,6 +46,21 @@ absl::Status RunUserFn(Fn& fn, Txn& txn) {
   } catch (...) {
     return absl::InternalError("store function threw a non-standard exception");
   }
+}
+
+uint64_t ThreadCpuNanos() {
+  timespec ts{};
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// Page cache size and memory map of one connection.
+absl::Status ConfigureCache(Connection& conn, int cache_kib, int64_t mmap_bytes) {
+  if (absl::Status s = conn.Exec(absl::StrCat("PRAGMA cache_size=-", std::max(cache_kib, 64)));
+      !s.ok()) {
+    return s;
+  }
+  return conn.Exec(absl::StrCat("PRAGMA mmap_size=", std::max<int64_t>(mmap_bytes, 0)));
 }
 
 }  // namespace
@@ -92,6 +109,10 @@ struct SqliteStore::Metrics {
 };
 
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& options) {
+  // SQLite's memory statistics take a global mutex around every allocation; nothing reads them.
+  // Only possible before SQLite initialises (else SQLITE_MISUSE, ignored: the default stays).
+  static std::once_flag memstatus_once;
+  std::call_once(memstatus_once, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   if (options.data_dir.empty()) return absl::InvalidArgumentError("sqlite: data_dir is empty");
   if (options.max_batch_size == 0) {
     return absl::InvalidArgumentError("sqlite: max_batch_size must be at least 1");
@@ -118,6 +139,11 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptio
   // When the WAL restarts, truncate it if it grew past 64 MiB (a burst) instead of keeping it.
   if (absl::Status s = conn->Exec("PRAGMA journal_size_limit=67108864"); !s.ok()) return s;
   if (absl::Status s = conn->Exec("PRAGMA temp_store=MEMORY"); !s.ok()) return s;
+  // No memory map on the writer: with one, its own checkpoints (MaybeRestartWal) always fail
+  // with SQLITE_BUSY (SQLite 3.40), so the WAL would never restart.
+  if (absl::Status s = ConfigureCache(*conn, options.writer_cache_kib, /*mmap_bytes=*/0); !s.ok()) {
+    return s;
+  }
   auto version = internal::ApplyMigrations(*conn, internal::SchemaMigrations());
   if (!version.ok()) return version.status();
 
@@ -148,7 +174,8 @@ SqliteStore::SqliteStore(const SqliteOptions& options, std::string path,
     : options_(options),
       path_(std::move(path)),
       writer_conn_(std::move(writer)),
-      next_checkpoint_at_(std::max(1, options.checkpoint_pages)) {
+      next_checkpoint_at_(std::max(1, options.checkpoint_pages)),
+      next_restart_attempt_at_(options.wal_restart_pages) {
   if (options_.metrics != nullptr) metrics_ = std::make_unique<Metrics>(*options_.metrics);
 }
 
@@ -167,10 +194,22 @@ bool SqliteStore::CheckpointWanted() const { return ckpt_requested_ || ckpt_stop
 int SqliteStore::OnWalCommit(void* arg, sqlite3*, const char*, int pages) {
   // Runs in the writer thread at the end of every COMMIT, with the WAL's size in pages.
   auto* store = static_cast<SqliteStore*>(arg);
-  int step = std::max(1, store->options_.checkpoint_pages);
-  if (pages < store->last_wal_pages_) store->next_checkpoint_at_ = step;  // the WAL restarted
+  const int step = std::max(1, store->options_.checkpoint_pages);
+  const int restart_at = store->options_.wal_restart_pages;
+  if (pages < store->last_wal_pages_) {  // the WAL restarted: `pages` are all new
+    store->next_checkpoint_at_ = step;
+    store->next_restart_attempt_at_ = restart_at;
+    store->stat_wal_restarts_.fetch_add(1, std::memory_order_relaxed);
+    store->stat_wal_frames_.fetch_add(static_cast<uint64_t>(pages), std::memory_order_relaxed);
+  } else {
+    store->stat_wal_frames_.fetch_add(static_cast<uint64_t>(pages - store->last_wal_pages_),
+                                      std::memory_order_relaxed);
+  }
   store->last_wal_pages_ = pages;
-  if (pages >= store->next_checkpoint_at_) {
+  // Past wal_restart_pages the writer takes over (MaybeRestartWal): a background checkpoint
+  // started now would hold the checkpoint lock when the writer wants it.
+  const bool writer_restarts = restart_at > 0 && pages >= restart_at;
+  if (pages >= store->next_checkpoint_at_ && !writer_restarts) {
     store->next_checkpoint_at_ = pages + step;
     {
       klaxon::MutexLock lock(&store->ckpt_mu_);
@@ -235,7 +274,28 @@ void SqliteStore::WriterLoop() {
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
     }
     RunBatch(batch);
+    MaybeRestartWal();
+    stat_writer_cpu_ns_.store(ThreadCpuNanos(), std::memory_order_relaxed);
   }
+}
+
+void SqliteStore::MaybeRestartWal() {
+  const int restart_at = options_.wal_restart_pages;
+  if (restart_at <= 0 || last_wal_pages_ < next_restart_attempt_at_) return;
+  // Copies what the background checkpointer has not copied yet (usually a short tail), so that
+  // every frame is in the database file and the next BEGIN IMMEDIATE starts the WAL over.
+  // PASSIVE never waits: SQLITE_BUSY while the background checkpoint (started before the WAL
+  // crossed the threshold) still runs, so the next batch tries again; a reader still using old
+  // frames leaves some uncopied, so the writer tries again a little later.
+  int log_frames = 0;
+  int copied = 0;
+  int rc = sqlite3_wal_checkpoint_v2(writer_conn_->db(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                     &log_frames, &copied);
+  if (rc == SQLITE_BUSY) return;
+  stat_wal_restart_checkpoints_.fetch_add(1, std::memory_order_relaxed);
+  // On success the WAL restarts at the next write transaction (OnWalCommit then resets the
+  // threshold); if a reader prevents it, or frames are left, try again after some growth.
+  next_restart_attempt_at_ = last_wal_pages_ + std::max(1, restart_at / 8);
 }
 
 void SqliteStore::RunBatch(std::vector<Request*>& batch) {
@@ -345,6 +405,12 @@ absl::StatusOr<std::unique_ptr<Connection>> SqliteStore::AcquireReader() {
   }
   // Opened outside the lock; counted as busy so Close() waits for it.
   auto conn = Connection::Open(path_, /*read_only=*/true, options_.busy_timeout);
+  if (conn.ok()) {
+    if (absl::Status s = ConfigureCache(**conn, options_.reader_cache_kib, options_.mmap_bytes);
+        !s.ok()) {
+      conn = s;
+    }
+  }
   if (!conn.ok()) {
     klaxon::MutexLock lock(&pool_mu_);
     if (--busy_readers_ == 0) pool_cv_.notify_all();
@@ -409,6 +475,10 @@ SqliteStoreStats SqliteStore::stats() const {
   s.max_batch = stat_max_batch_.load(std::memory_order_relaxed);
   s.checkpoints = stat_checkpoints_.load(std::memory_order_relaxed);
   s.failed_checkpoints = stat_failed_checkpoints_.load(std::memory_order_relaxed);
+  s.wal_restart_checkpoints = stat_wal_restart_checkpoints_.load(std::memory_order_relaxed);
+  s.wal_frames = stat_wal_frames_.load(std::memory_order_relaxed);
+  s.wal_restarts = stat_wal_restarts_.load(std::memory_order_relaxed);
+  s.writer_cpu_ns = stat_writer_cpu_ns_.load(std::memory_order_relaxed);
   klaxon::MutexLock lock(&mu_);
   s.queued = queue_.size();
   return s;
