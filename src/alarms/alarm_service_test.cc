@@ -1,6 +1,8 @@
 #include "alarms/alarm_service.h"
 
 #include <memory>
+#include <set>
+#include <string>
 
 #include "alarms/alarm_events.h"
 #include "alarms/test_util.h"
@@ -125,6 +127,79 @@ TEST_F(AlarmServiceTest, CreateDescribeAndConfigurationEvent) {
   EXPECT_EQ(detail.at("operation"), "update");
   EXPECT_EQ(detail.at("previousConfiguration").at("threshold"), 80);
   EXPECT_EQ(detail.at("configuration").at("threshold"), 90);
+}
+
+std::set<std::string> Keys(const json::value& v) {
+  std::set<std::string> out;
+  for (const auto& kv : v.as_object()) out.emplace(kv.key());
+  return out;
+}
+
+// The members of the events are exactly those of AWS's examples ("Alarm events and EventBridge"
+// in the CloudWatch User Guide; wire-contract §3.7), including the envelope the incident's
+// rawData carries.
+TEST_F(AlarmServiceTest, EventShapesAreAws) {
+  MetricAlarm a = CpuAlarm("shape");
+  a.datapoints_to_alarm.reset();
+  a.description = "Goes into alarm when server CPU utilization is too high!";
+  ASSERT_TRUE(service_->PutMetricAlarm(scope(), a).ok());
+  clock_.Advance(absl::Seconds(3));
+  a.threshold = 90;
+  ASSERT_TRUE(service_->PutMetricAlarm(scope(), a).ok());
+  ASSERT_TRUE(
+      service_->SetAlarmState(scope(), "shape", StateValue::kAlarm, "testing", std::nullopt).ok());
+  ASSERT_TRUE(service_->DeleteAlarms(scope(), {"shape"}).ok());
+
+  const std::set<std::string> metric_configuration = {
+      "evaluationPeriods", "threshold", "comparisonOperator", "treatMissingData",
+      "metrics",           "alarmName", "description",        "actionsEnabled",
+      "timestamp",         "okActions", "alarmActions",       "insufficientDataActions"};
+  const std::string millis =
+      "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[.][0-9]{3}[+]0000";
+  auto config = events_.Of(kConfigurationChangeDetailType);
+  ASSERT_EQ(config.size(), 3u);
+  for (size_t i = 0; i < config.size(); ++i) {
+    json::value d = json::parse(config[i].detail_json);
+    const char* op[] = {"create", "update", "delete"};
+    EXPECT_EQ(d.at("operation"), op[i]);
+    std::set<std::string> keys = {"alarmName", "operation", "state", "configuration"};
+    if (i == 1) keys.insert("previousConfiguration");
+    EXPECT_EQ(Keys(d), keys) << op[i];
+    EXPECT_EQ(Keys(d.at("state")), (std::set<std::string>{"value", "timestamp"}));
+    EXPECT_THAT(std::string(d.at("state").at("timestamp").as_string()),
+                ::testing::MatchesRegex(millis));
+    EXPECT_EQ(Keys(d.at("configuration")), metric_configuration) << op[i];
+    const json::value& m = d.at("configuration").at("metrics").at(0);
+    EXPECT_EQ(Keys(m), (std::set<std::string>{"id", "metricStat", "returnData"}));
+    EXPECT_EQ(Keys(m.at("metricStat")), (std::set<std::string>{"metric", "period", "stat"}));
+    EXPECT_EQ(Keys(m.at("metricStat").at("metric")),
+              (std::set<std::string>{"namespace", "name", "dimensions"}));
+    if (i == 1) {
+      EXPECT_EQ(Keys(d.at("previousConfiguration")), metric_configuration);
+      // A new configuration gets a new metric id (as in AWS's update example).
+      EXPECT_NE(m.at("id"), d.at("previousConfiguration").at("metrics").at(0).at("id"));
+    }
+  }
+  auto state = events_.Of(kStateChangeDetailType);
+  ASSERT_EQ(state.size(), 1u);
+  json::value d = json::parse(state[0].detail_json);
+  EXPECT_EQ(Keys(d),
+            (std::set<std::string>{"alarmName", "configuration", "previousState", "state"}));
+  EXPECT_EQ(Keys(d.at("configuration")), (std::set<std::string>{"description", "metrics"}));
+  EXPECT_EQ(Keys(d.at("state")), (std::set<std::string>{"reason", "timestamp", "value"}));
+  EXPECT_EQ(Keys(d.at("previousState")), (std::set<std::string>{"reason", "timestamp", "value"}));
+  EXPECT_THAT(std::string(d.at("state").at("timestamp").as_string()),
+              ::testing::MatchesRegex(millis));
+
+  // The envelope (the incident's rawData).
+  json::value event =
+      json::parse(EventJson("c4c1c1c9-6542-4e1b-8ef0-8c4d36933a92", kStateChangeDetailType,
+                            kAccount, "us-east-1", clock_.Now(), "arn:x", d.as_object()));
+  EXPECT_EQ(Keys(event), (std::set<std::string>{"version", "id", "detail-type", "source", "account",
+                                                "time", "region", "resources", "detail"}));
+  EXPECT_EQ(event.at("version"), "0");
+  EXPECT_THAT(std::string(event.at("time").as_string()),
+              ::testing::MatchesRegex("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"));
 }
 
 TEST_F(AlarmServiceTest, ValidationErrors) {
