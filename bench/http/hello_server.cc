@@ -1,9 +1,11 @@
 // A hello-world api::HttpServer for load tests of the HTTP layer alone (wrk, aws_load):
 //
 //   hello_server [--port 8080] [--io-threads 2] [--worker-threads 64] [--seconds 0] [--auth]
+//                [--no-inline]
 //
-// Every request other than /healthz and /metrics is answered `200 hello` by a handler that runs on
-// the worker pool (as real handlers do), or on the I/O threads with --worker-threads 0. With
+// Every request other than /healthz and /metrics is answered `200 hello` by a handler that never
+// blocks, so the server runs it on the I/O thread (see api/http/server.h), or always on the worker
+// pool with --no-inline (the behaviour before the server learned which requests block). With
 // --auth the handler first verifies SigV4 against the development key test/test (answers 403 on
 // failure), which measures the authenticator under load. Stops on SIGINT/SIGTERM or after
 // --seconds.
@@ -72,12 +74,14 @@ int main(int argc, char** argv) {
       options.worker_threads = next();
     } else if (arg == "--seconds") {
       seconds = next();
+    } else if (arg == "--no-inline") {
+      options.inline_handlers = false;
     } else if (arg == "--auth") {
       auth = true;
     } else {
       std::fprintf(stderr,
                    "usage: hello_server [--port N] [--io-threads N] [--worker-threads N] "
-                   "[--seconds N] [--auth]\n");
+                   "[--seconds N] [--auth] [--no-inline]\n");
       return 2;
     }
   }

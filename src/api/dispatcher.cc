@@ -135,6 +135,22 @@ absl::Status Dispatcher::Process(const HttpRequest& request, Outcome& out) {
   return absl::OkStatus();
 }
 
+uint64_t Dispatcher::RouteKey(const HttpRequest& request) const {
+  std::string_view amz_target = request.Header("x-amz-target");
+  if (!amz_target.empty()) return HashRouteKey(amz_target);
+  std::string_view path = request.target;
+  path = path.substr(0, path.find('?'));
+  if (path.starts_with("/service/")) return HashRouteKey(path);
+  std::string_view body = request.body;
+  if (body.starts_with("Action=") || body.find("&Action=") != std::string_view::npos) {
+    size_t at = body.starts_with("Action=") ? 0 : body.find("&Action=") + 1;
+    std::string_view action = body.substr(at);
+    return HashRouteKey(action.substr(0, action.find('&')));
+  }
+  size_t segment_end = path.size() > 1 ? path.find('/', 1) : std::string_view::npos;
+  return HashRouteKey(path.substr(0, segment_end), HashRouteKey(request.method));
+}
+
 HttpResponse Dispatcher::Handle(const HttpRequest& request) {
   auto start = std::chrono::steady_clock::now();
   Outcome out;

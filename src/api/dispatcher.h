@@ -60,6 +60,12 @@ class Dispatcher final : public RequestHandler {
   // Never throws; always returns a complete response.
   HttpResponse Handle(const HttpRequest& request) override;
 
+  // The operation a request names, hashed without decoding it: X-Amz-Target (JSON protocols), the
+  // /service/S/operation/O path (RPC v2 CBOR), the form body's Action (query), else the method
+  // and first path segment (rest-json: "/startIncident", "/tags"). Lets the HTTP server learn
+  // which operations block on commits.
+  uint64_t RouteKey(const HttpRequest& request) const override;
+
  private:
   struct Outcome;
   absl::Status Process(const HttpRequest& request, Outcome& outcome);

@@ -26,10 +26,11 @@ absl::Status CheckKeys(const YAML::Node& node, const std::string& where,
 }
 
 absl::Status ParseConfig(const YAML::Node& root, Config& config) {
-  absl::Status s = CheckKeys(root, "config",
-                             {"listen", "data", "region", "accounts", "io_threads", "worker_threads",
-                              "max_body_bytes", "header_timeout_seconds", "idle_timeout_seconds",
-                              "throttle", "limits", "log_level"});
+  absl::Status s =
+      CheckKeys(root, "config",
+                {"listen", "data", "region", "accounts", "io_threads", "worker_threads",
+                 "inline_handlers", "max_body_bytes", "header_timeout_seconds",
+                 "idle_timeout_seconds", "throttle", "limits", "log_level"});
   if (!s.ok()) return s;
   if (root["listen"]) {
     s = SetListen(root["listen"].as<std::string>(), config);
@@ -39,6 +40,7 @@ absl::Status ParseConfig(const YAML::Node& root, Config& config) {
   if (root["region"]) config.region = root["region"].as<std::string>();
   if (root["io_threads"]) config.io_threads = root["io_threads"].as<int>();
   if (root["worker_threads"]) config.worker_threads = root["worker_threads"].as<int>();
+  if (root["inline_handlers"]) config.inline_handlers = root["inline_handlers"].as<bool>();
   if (root["max_body_bytes"]) config.max_body_bytes = root["max_body_bytes"].as<size_t>();
   if (root["header_timeout_seconds"]) {
     config.header_timeout_seconds = root["header_timeout_seconds"].as<int>();
@@ -161,8 +163,8 @@ absl::Status FinalizeConfig(Config& config) {
     }
     for (const auto& key : account.keys) {
       if (!keys.insert(key.access_key_id).second) {
-        return Invalid(absl::StrCat("accounts: access key '", key.access_key_id,
-                                    "' is configured twice"));
+        return Invalid(
+            absl::StrCat("accounts: access key '", key.access_key_id, "' is configured twice"));
       }
       if (key.secret_access_key == "test" && !IsLoopbackHost(config.listen_host)) {
         return Invalid(absl::StrCat("refusing to listen on non-loopback address ",
@@ -178,8 +180,8 @@ absl::Status FinalizeConfig(Config& config) {
   if (!RE2::FullMatch(config.region, "[a-z]{2}(-[a-z]+)+-[0-9]")) {
     return Invalid(absl::StrCat("region: '", config.region, "' is not a Region name"));
   }
-  if (config.io_threads < 1 || config.worker_threads < 1) {
-    return Invalid("io_threads and worker_threads must be at least 1");
+  if (config.io_threads < 1 || config.worker_threads < 0) {
+    return Invalid("io_threads must be at least 1 and worker_threads at least 0");
   }
   return absl::OkStatus();
 }

@@ -42,7 +42,11 @@ struct Config {
   bool using_default_account = false;
 
   int io_threads = 2;
+  // Threads for the kinds of request that block (durable commits); see api/http/server.h. 0: all
+  // handlers run on the I/O threads.
   int worker_threads = 64;
+  // false: every handler runs on the worker pool (no learning); for comparisons.
+  bool inline_handlers = true;
   size_t max_body_bytes = size_t{10} * 1024 * 1024;
   int header_timeout_seconds = 10;
   int idle_timeout_seconds = 60;

@@ -1,7 +1,5 @@
 #include "server/node.h"
 
-#include "server/component.h"
-
 #include <pthread.h>
 #include <signal.h>
 
@@ -20,6 +18,7 @@
 #include "common/status.h"
 #include "incidents/incident_manager.h"
 #include "opsitems/ops_item_service.h"
+#include "server/component.h"
 #include "spdlog/spdlog.h"
 #include "storage/sqlite/sqlite_store.h"
 
@@ -56,8 +55,8 @@ class NodeImpl final : public Node {
     api::ssm::RegisterSsmHandlers(operations_, *opsitems_);
 
     // Further services, in dependency order. Each adds one line here (see component.h).
-    context_ = std::make_unique<NodeContext>(NodeContext{config_, clock_, metrics_, *store_,
-                                                         operations_, *opsitems_, *incidents_});
+    context_ = std::make_unique<NodeContext>(
+        NodeContext{config_, clock_, metrics_, *store_, operations_, *opsitems_, *incidents_});
     using Factory = absl::StatusOr<std::unique_ptr<Component>> (*)(NodeContext&);
     const Factory factories[] = {
         nullptr,  // placeholder so the list is never empty
@@ -74,9 +73,9 @@ class NodeImpl final : public Node {
     api::KeyStore keys;
     for (const auto& account : config_.accounts) {
       for (const auto& key : account.keys) {
-        KLAXON_RETURN_IF_ERROR(keys.Add(
-            {key.access_key_id, key.secret_access_key, account.id,
-             absl::StrCat("arn:aws:iam::", account.id, ":", key.principal)}));
+        KLAXON_RETURN_IF_ERROR(
+            keys.Add({key.access_key_id, key.secret_access_key, account.id,
+                      absl::StrCat("arn:aws:iam::", account.id, ":", key.principal)}));
       }
     }
     authenticator_ = std::make_unique<api::SigV4Authenticator>(std::move(keys), clock_);
@@ -92,6 +91,7 @@ class NodeImpl final : public Node {
     http_options.port = config_.listen_port;
     http_options.io_threads = config_.io_threads;
     http_options.worker_threads = config_.worker_threads;
+    http_options.inline_handlers = config_.inline_handlers;
     http_options.body_limit = config_.max_body_bytes;
     http_options.header_timeout = absl::Seconds(config_.header_timeout_seconds);
     http_options.idle_timeout = absl::Seconds(config_.idle_timeout_seconds);

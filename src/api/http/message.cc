@@ -24,6 +24,21 @@ bool HttpRequest::HasHeader(std::string_view name) const {
   return false;
 }
 
+uint64_t HashRouteKey(std::string_view s, uint64_t seed) {
+  uint64_t h = seed;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+uint64_t RequestHandler::RouteKey(const HttpRequest& request) const {
+  std::string_view target = request.target;
+  target = target.substr(0, target.find('?'));
+  return HashRouteKey(target, HashRouteKey(request.method));
+}
+
 void HttpResponse::SetHeader(std::string name, std::string value) {
   for (auto& [k, v] : headers) {
     if (EqualsIgnoreCase(k, name)) {

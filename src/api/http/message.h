@@ -2,6 +2,7 @@
 // HTTP messages as the api layer sees them: independent of Boost.Beast so that codecs, auth and
 // handlers can be unit-tested without a socket. The server (api/http/server.h) converts.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,12 +31,22 @@ struct HttpResponse {
   void SetHeader(std::string name, std::string value);
 };
 
-// Everything behind the HTTP listener: auth, protocol, dispatch. Thread-safe; Handle() may block
-// (it runs on a worker thread, never on the I/O threads).
+// 64-bit FNV-1a of `s`: a cheap, stable hash for RequestHandler::RouteKey.
+uint64_t HashRouteKey(std::string_view s, uint64_t seed = 0xcbf29ce484222325ULL);
+
+// Everything behind the HTTP listener: auth, protocol, dispatch. Thread-safe. Handle() may block
+// (durable commits): the server learns, per RouteKey, which kinds of request block or run long and
+// runs those on its worker pool; the others run on the I/O threads (see api/http/server.h).
 class RequestHandler {
  public:
   virtual ~RequestHandler() = default;
   virtual HttpResponse Handle(const HttpRequest& request) = 0;
+
+  // Names the kind of request (for the dispatcher: the API operation) as a hash. Called on an I/O
+  // thread before Handle(): must be cheap and must not block. Requests of one kind should behave
+  // alike (all block on a commit, or none does); a collision only costs efficiency. The default
+  // hashes the method and the path without its query string.
+  virtual uint64_t RouteKey(const HttpRequest& request) const;
 };
 
 }  // namespace klaxon::api

@@ -1,15 +1,18 @@
 #include "api/http/server.h"
 
+#include <sys/resource.h>
+
 #include <array>
 #include <chrono>
+#include <condition_variable>
 #include <ctime>
 #include <exception>
-#include <list>
 #include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "boost/asio/as_tuple.hpp"
 #include "boost/asio/co_spawn.hpp"
@@ -19,6 +22,7 @@
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/post.hpp"
 #include "boost/asio/steady_timer.hpp"
+#include "boost/asio/strand.hpp"
 #include "boost/asio/thread_pool.hpp"
 #include "boost/asio/use_awaitable.hpp"
 #include "boost/beast/core/flat_buffer.hpp"
@@ -29,6 +33,7 @@
 #include "boost/beast/http/read.hpp"
 #include "boost/beast/http/string_body.hpp"
 #include "boost/beast/http/write.hpp"
+#include "common/mutex.h"
 #include "spdlog/spdlog.h"
 
 namespace klaxon::api {
@@ -38,7 +43,10 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-using Executor = asio::io_context::executor_type;
+using IoExecutor = asio::io_context::executor_type;
+// Every coroutine runs on a strand: an io_context is normally run by one thread, but by two for a
+// moment after a stall hand-off, and a connection must never run on both at once.
+using Executor = asio::strand<IoExecutor>;
 template <typename T = void>
 using Awaitable = asio::awaitable<T, Executor>;
 using Socket = asio::basic_stream_socket<tcp, Executor>;
@@ -85,6 +93,73 @@ bool ValidHeader(std::string_view name, std::string_view value) {
   return true;
 }
 
+int64_t MonotonicNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// The calling thread's voluntary context switches (they grow when the thread sleeps: a futex wait
+// for a commit, blocking I/O; not when it is preempted) and CPU time.
+struct ThreadUsage {
+  int64_t voluntary_switches = 0;
+  int64_t cpu_ns = 0;
+};
+ThreadUsage CurrentThreadUsage() {
+  struct rusage usage;
+  if (getrusage(RUSAGE_THREAD, &usage) != 0) return {};
+  auto ns = [](const timeval& tv) { return int64_t{tv.tv_sec} * 1000000000 + tv.tv_usec * 1000; };
+  return {usage.ru_nvcsw, ns(usage.ru_utime) + ns(usage.ru_stime)};
+}
+
+// What the server learned about each kind of request: a score in [0, 1024], the moving average of
+// "this call blocked or ran long" (1024) vs "it did not" (0), and whether the kind currently runs
+// on the pool. Lock-free; slots are shared by kinds whose keys collide (harmless: a fast kind may
+// then run on the pool).
+class RouteTable {
+ public:
+  static constexpr int kUnknown = -1;
+  static constexpr int kProbing = -2;  // the first call of the kind is running inline
+  RouteTable() {
+    for (auto& s : slots_) {
+      s.score.store(kUnknown, std::memory_order_relaxed);
+      s.pooled.store(false, std::memory_order_relaxed);
+    }
+  }
+  // Whether a call of this kind should run on the pool. The first call of an unknown kind runs
+  // inline as a probe; until it has finished, the others of its kind go to the pool.
+  bool Pooled(uint64_t key) {
+    Entry& e = Slot(key);
+    int score = e.score.load(std::memory_order_relaxed);
+    if (score == kUnknown) {
+      return !e.score.compare_exchange_strong(score, kProbing, std::memory_order_relaxed);
+    }
+    return score == kProbing || e.pooled.load(std::memory_order_relaxed);
+  }
+  void Record(uint64_t key, bool blocked) {
+    Entry& e = Slot(key);
+    const int sample = blocked ? 1024 : 0;
+    int score = e.score.load(std::memory_order_relaxed);
+    // Moving average with weight 1/4: three blocking calls in a row move a fast kind to the pool;
+    // the first sample of an unknown kind counts fully.
+    score = score < 0 ? sample : score + (sample - score) / 4;
+    e.score.store(score, std::memory_order_relaxed);
+    const bool pooled = e.pooled.load(std::memory_order_relaxed);
+    if (!pooled && score > kPoolAbove) e.pooled.store(true, std::memory_order_relaxed);
+    if (pooled && score < kInlineBelow) e.pooled.store(false, std::memory_order_relaxed);
+  }
+
+ private:
+  static constexpr int kPoolAbove = 256;   // more than ~1 in 4 calls blocked
+  static constexpr int kInlineBelow = 32;  // fewer than ~1 in 32
+  struct Entry {
+    std::atomic<int> score;
+    std::atomic<bool> pooled;
+  };
+  Entry& Slot(uint64_t key) { return slots_[(key ^ (key >> 29)) % slots_.size()]; }
+  std::array<Entry, 1024> slots_;
+};
+
 std::string_view PathOf(std::string_view target) {
   size_t q = target.find('?');
   return q == std::string_view::npos ? target : target.substr(0, q);
@@ -96,11 +171,20 @@ class HttpServer::Impl {
  public:
   Impl(HttpServerOptions options, RequestHandler& handler, metrics::Registry& metrics)
       : options_(std::move(options)),
+        max_runners_(options_.max_io_runners > 0 ? options_.max_io_runners
+                                                 : std::max(1, options_.io_threads) + 64),
         handler_(handler),
         metrics_(metrics),
-        latency_(
-            metrics.GetHistogram("klaxon_http_request_seconds",
-                                 "HTTP request latency, header received to response written")) {
+        latency_(metrics.GetHistogram("klaxon_http_request_seconds",
+                                      "HTTP request latency, header received to response written")),
+        inline_counter_(metrics.GetCounter("klaxon_http_handler_calls_total",
+                                           "Handler calls by where they ran",
+                                           {{"on", "io_thread"}})),
+        pooled_counter_(metrics.GetCounter("klaxon_http_handler_calls_total",
+                                           "Handler calls by where they ran", {{"on", "pool"}})),
+        handoff_counter_(metrics.GetCounter(
+            "klaxon_http_stall_handoffs_total",
+            "I/O threads handed to a spare thread because an inline handler ran too long")) {
     for (auto& c : status_counters_) c.store(nullptr, std::memory_order_relaxed);
   }
 
@@ -110,47 +194,99 @@ class HttpServer::Impl {
   void Stop();
   uint16_t port() const { return port_.load(); }
   int open_connections() const { return open_.load(); }
+  HttpServerStats stats() const {
+    HttpServerStats s;
+    s.inline_requests = inline_requests_.load();
+    s.pooled_requests = pooled_requests_.load();
+    s.handoffs = handoffs_.load();
+    return s;
+  }
 
  private:
   enum class ConnState { kIdle, kReadingHeader, kBusy };
   struct Connection {
+    uint64_t id = 0;
     Stream* stream = nullptr;
-    ConnState state = ConnState::kIdle;
+    std::atomic<ConnState> state{ConnState::kIdle};
+    // True while the coroutine waits for or runs the handler, so does not touch the stream; set
+    // and cleared under the context's mutex, which lets CloseConnections close such a stream
+    // directly (its strand may be held by an inline handler for a long time).
+    bool in_handler = false;
   };
-  // One per I/O thread. `connections` is touched only on that thread. Destroyed ioc first (its
-  // pending coroutine frames unregister themselves from `connections`).
-  struct Context {
-    std::list<Connection*> connections;
-    asio::io_context ioc{1};
-    std::optional<asio::executor_work_guard<Executor>> work;
+  struct Context;
+  // A thread that runs one io_context at a time: an I/O thread, or a spare parked until a stall
+  // hand-off gives it an io_context. Never destroyed before Stop() joins it.
+  struct Runner {
     std::thread thread;
+    // Nonzero (steady-clock ns) while this thread runs a handler inline.
+    std::atomic<int64_t> inline_since{0};
+    Context* assigned = nullptr;   // guarded by runners_mu_
+    std::condition_variable wake;  // signalled (under runners_mu_) when `assigned` is set
+  };
+  // One per io_context. `connections` is guarded by `mu` (a strand of the context may run on a
+  // spare thread during a hand-off).
+  struct Context {
+    klaxon::Mutex mu;
+    absl::flat_hash_map<uint64_t, Connection*> connections ABSL_GUARDED_BY(mu);
+    asio::io_context ioc;  // thread-safe: briefly run by two threads after a hand-off
+    std::optional<asio::executor_work_guard<IoExecutor>> work;
+    std::atomic<Runner*> owner{nullptr};  // the thread responsible for running `ioc`
   };
 
   Awaitable<> Accept();
   Awaitable<> Serve(Context& ctx, Socket socket);
   Awaitable<HttpResponse> RunHandler(const HttpRequest& request);
-  HttpResponse CallHandler(const HttpRequest& request);
+  HttpResponse CallHandler(const HttpRequest& request, uint64_t route);
   static HttpResponse SimpleResponse(int status, std::string body);
   void CountStatus(int status);
   void CloseConnections(bool only_idle);
   bool WaitForConnections(absl::Duration timeout);
+  void RunnerMain(Runner* runner);
+  void WatchdogMain();
+  // Gives `ctx` to a spare thread if `from` still owns it.
+  void HandOff(Context& ctx, Runner* from);
+  Runner* NewRunnerLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(runners_mu_);
+
+  static thread_local Runner* current_runner_;
 
   const HttpServerOptions options_;
+  const int max_runners_;
   RequestHandler& handler_;
   metrics::Registry& metrics_;
   metrics::Histogram& latency_;
+  metrics::Counter& inline_counter_;
+  metrics::Counter& pooled_counter_;
+  metrics::Counter& handoff_counter_;
   std::array<std::atomic<metrics::Counter*>, 600> status_counters_;
+  RouteTable routes_;
 
   std::vector<std::unique_ptr<Context>> contexts_;
   std::unique_ptr<Acceptor> acceptor_;
   std::unique_ptr<asio::thread_pool> workers_;
   size_t next_context_ = 0;  // used only by the accept coroutine
+  std::atomic<uint64_t> next_connection_id_{1};
   std::atomic<uint16_t> port_{0};
   std::atomic<int> open_{0};
   std::atomic<bool> draining_{false};
+  std::atomic<uint64_t> inline_requests_{0};
+  std::atomic<uint64_t> pooled_requests_{0};
+  std::atomic<uint64_t> handoffs_{0};
   bool started_ = false;
   bool stopped_ = false;
+
+  klaxon::Mutex runners_mu_;
+  std::vector<std::unique_ptr<Runner>> runners_ ABSL_GUARDED_BY(runners_mu_);
+  std::vector<Runner*> spares_ ABSL_GUARDED_BY(runners_mu_);
+  bool runners_stopping_ ABSL_GUARDED_BY(runners_mu_) = false;
+  bool warned_runner_limit_ ABSL_GUARDED_BY(runners_mu_) = false;
+
+  klaxon::Mutex watchdog_mu_;
+  std::condition_variable watchdog_cv_;
+  bool watchdog_stopping_ ABSL_GUARDED_BY(watchdog_mu_) = false;
+  std::thread watchdog_;
 };
+
+thread_local HttpServer::Impl::Runner* HttpServer::Impl::current_runner_ = nullptr;
 
 absl::Status HttpServer::Impl::Start() {
   if (started_) return absl::FailedPreconditionError("HttpServer already started");
@@ -167,7 +303,7 @@ absl::Status HttpServer::Impl::Start() {
   for (int i = 0; i < io_threads; ++i) contexts_.push_back(std::make_unique<Context>());
 
   tcp::endpoint endpoint(address, options_.port);
-  acceptor_ = std::make_unique<Acceptor>(contexts_[0]->ioc.get_executor());
+  acceptor_ = std::make_unique<Acceptor>(asio::make_strand(contexts_[0]->ioc));
   auto fail = [&](const char* what) {
     acceptor_.reset();
     contexts_.clear();
@@ -187,27 +323,100 @@ absl::Status HttpServer::Impl::Start() {
     workers_ = std::make_unique<asio::thread_pool>(options_.worker_threads);
   }
   started_ = true;
-  asio::co_spawn(contexts_[0]->ioc, Accept(), asio::detached);
-  for (auto& ctx : contexts_) {
-    ctx->work.emplace(ctx->ioc.get_executor());
-    ctx->thread = std::thread([c = ctx.get()] {
-      for (;;) {
-        try {
-          c->ioc.run();
-          return;
-        } catch (const std::exception& e) {
-          spdlog::error("http: I/O thread caught exception: {}", e.what());
-        }
-      }
-    });
+  asio::co_spawn(acceptor_->get_executor(), Accept(), asio::detached);
+  {
+    klaxon::MutexLock lock(&runners_mu_);
+    for (auto& ctx : contexts_) {
+      ctx->work.emplace(ctx->ioc.get_executor());
+      Runner* runner = NewRunnerLocked();
+      runner->assigned = ctx.get();
+      ctx->owner.store(runner);
+      runner->wake.notify_one();
+    }
   }
+  watchdog_ = std::thread([this] { WatchdogMain(); });
   return absl::OkStatus();
+}
+
+HttpServer::Impl::Runner* HttpServer::Impl::NewRunnerLocked() {
+  runners_.push_back(std::make_unique<Runner>());
+  Runner* runner = runners_.back().get();
+  runner->thread = std::thread([this, runner] { RunnerMain(runner); });
+  return runner;
+}
+
+void HttpServer::Impl::RunnerMain(Runner* runner) {
+  current_runner_ = runner;
+  for (;;) {
+    Context* ctx = nullptr;
+    {
+      klaxon::MutexLock lock(&runners_mu_);
+      while (runner->assigned == nullptr && !runners_stopping_) lock.Wait(runner->wake);
+      if (runner->assigned == nullptr) return;
+      ctx = runner->assigned;
+    }
+    // Run until the io_context stops, or until the watchdog gives it to another thread while this
+    // one was stuck in a handler (then finish the current handler and park as a spare).
+    while (ctx->owner.load() == runner) {
+      try {
+        if (ctx->ioc.run_one() == 0) break;  // stopped
+      } catch (const std::exception& e) {
+        spdlog::error("http: I/O thread caught exception: {}", e.what());
+      }
+    }
+    klaxon::MutexLock lock(&runners_mu_);
+    runner->assigned = nullptr;
+    spares_.push_back(runner);
+  }
+}
+
+void HttpServer::Impl::HandOff(Context& ctx, Runner* from) {
+  {
+    klaxon::MutexLock lock(&runners_mu_);
+    if (runners_stopping_ || ctx.owner.load() != from) return;
+    Runner* spare = nullptr;
+    if (!spares_.empty()) {
+      spare = spares_.back();
+      spares_.pop_back();
+    } else if (static_cast<int>(runners_.size()) < max_runners_) {
+      spare = NewRunnerLocked();
+    } else {
+      if (!warned_runner_limit_) {
+        spdlog::warn("http: {} threads run io_contexts; no hand-off for a stalled I/O thread",
+                     runners_.size());
+        warned_runner_limit_ = true;
+      }
+      return;
+    }
+    spare->assigned = &ctx;
+    ctx.owner.store(spare);
+    spare->wake.notify_one();  // only this spare (no thundering herd over the parked ones)
+  }
+  handoffs_.fetch_add(1);
+  handoff_counter_.Add();
+}
+
+void HttpServer::Impl::WatchdogMain() {
+  const absl::Duration period = std::max(absl::Milliseconds(1), options_.stall_timeout / 2);
+  const int64_t limit = absl::ToInt64Nanoseconds(options_.stall_timeout);
+  klaxon::MutexLock lock(&watchdog_mu_);
+  while (!watchdog_stopping_) {
+    lock.WaitUntil(watchdog_cv_, DeadlineAfter(period));
+    if (watchdog_stopping_) break;
+    const int64_t now = MonotonicNanos();
+    for (auto& ctx : contexts_) {
+      Runner* owner = ctx->owner.load();
+      if (owner == nullptr) continue;
+      int64_t since = owner->inline_since.load();
+      if (since != 0 && now - since > limit) HandOff(*ctx, owner);
+    }
+  }
 }
 
 Awaitable<> HttpServer::Impl::Accept() {
   for (;;) {
     Context& ctx = *contexts_[next_context_++ % contexts_.size()];
-    auto [ec, socket] = co_await acceptor_->async_accept(ctx.ioc, kUse);
+    auto [ec, socket] = co_await acceptor_->async_accept(asio::make_strand(ctx.ioc), kUse);
     if (ec) {
       if (ec == asio::error::operation_aborted || draining_.load() || !acceptor_->is_open()) {
         co_return;
@@ -225,7 +434,8 @@ Awaitable<> HttpServer::Impl::Accept() {
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     open_.fetch_add(1);
-    asio::co_spawn(ctx.ioc, Serve(ctx, Socket(std::move(socket))), [](std::exception_ptr e) {
+    auto executor = socket.get_executor();
+    asio::co_spawn(executor, Serve(ctx, std::move(socket)), [](std::exception_ptr e) {
       if (!e) return;
       try {
         std::rethrow_exception(e);
@@ -246,27 +456,50 @@ HttpResponse HttpServer::Impl::SimpleResponse(int status, std::string body) {
   return response;
 }
 
-HttpResponse HttpServer::Impl::CallHandler(const HttpRequest& request) {
+HttpResponse HttpServer::Impl::CallHandler(const HttpRequest& request, uint64_t route) {
+  const ThreadUsage before = CurrentThreadUsage();
+  HttpResponse response;
+  bool ok = false;
   try {
-    return handler_.Handle(request);
+    response = handler_.Handle(request);
+    ok = true;
   } catch (const std::exception& e) {
     spdlog::error("http: request handler threw: {}", e.what());
   } catch (...) {
     spdlog::error("http: request handler threw a non-std exception");
   }
-  return SimpleResponse(500, "internal error\n");
+  // CPU time, not wall time: a handler preempted on a busy machine is not a blocking one.
+  const ThreadUsage after = CurrentThreadUsage();
+  const bool blocked =
+      after.voluntary_switches != before.voluntary_switches ||
+      after.cpu_ns - before.cpu_ns > absl::ToInt64Nanoseconds(options_.long_handler);
+  routes_.Record(route, blocked);
+  if (!ok) return SimpleResponse(500, "internal error\n");
+  return response;
 }
 
 Awaitable<HttpResponse> HttpServer::Impl::RunHandler(const HttpRequest& request) {
-  if (!workers_) co_return CallHandler(request);
-  // Run Handle() on the worker pool and resume this coroutine on its own I/O thread.
+  const uint64_t route = handler_.RouteKey(request);
+  const bool pooled = routes_.Pooled(route);
+  if (!workers_ || (options_.inline_handlers && !pooled)) {
+    inline_requests_.fetch_add(1, std::memory_order_relaxed);
+    inline_counter_.Add();
+    Runner* runner = current_runner_;
+    if (runner != nullptr) runner->inline_since.store(MonotonicNanos());
+    HttpResponse response = CallHandler(request, route);
+    if (runner != nullptr) runner->inline_since.store(0);
+    co_return response;
+  }
+  pooled_requests_.fetch_add(1, std::memory_order_relaxed);
+  pooled_counter_.Add();
+  // Run Handle() on the worker pool and resume this coroutine on its strand.
   asio::use_awaitable_t<Executor> token;
   co_return co_await asio::async_initiate<asio::use_awaitable_t<Executor>, void(HttpResponse)>(
-      [this, &request](auto handler) {
+      [this, &request, route](auto handler) {
         auto work = asio::make_work_guard(asio::get_associated_executor(handler));
-        asio::post(workers_->get_executor(), [this, &request, handler = std::move(handler),
+        asio::post(workers_->get_executor(), [this, &request, route, handler = std::move(handler),
                                               work = std::move(work)]() mutable {
-          HttpResponse response = CallHandler(request);
+          HttpResponse response = CallHandler(request, route);
           auto ex = work.get_executor();
           asio::post(ex, [handler = std::move(handler), response = std::move(response)]() mutable {
             std::move(handler)(std::move(response));
@@ -290,18 +523,24 @@ void HttpServer::Impl::CountStatus(int status) {
 Awaitable<> HttpServer::Impl::Serve(Context& ctx, Socket socket) {
   Stream stream(std::move(socket));
   Connection conn;
+  conn.id = next_connection_id_.fetch_add(1);
   conn.stream = &stream;
-  ctx.connections.push_front(&conn);
-  auto registration = ctx.connections.begin();
+  {
+    klaxon::MutexLock lock(&ctx.mu);
+    ctx.connections.emplace(conn.id, &conn);
+  }
   struct Cleanup {
     Context& ctx;
-    std::list<Connection*>::iterator it;
+    uint64_t id;
     std::atomic<int>& open;
     ~Cleanup() {
-      ctx.connections.erase(it);
+      {
+        klaxon::MutexLock lock(&ctx.mu);
+        ctx.connections.erase(id);
+      }
       open.fetch_sub(1);
     }
-  } cleanup{ctx, registration, open_};
+  } cleanup{ctx, conn.id, open_};
 
   std::string remote_address;
   {
@@ -419,7 +658,15 @@ Awaitable<> HttpServer::Impl::Serve(Context& ctx, Socket socket) {
       }
       request.body = std::move(msg.body());
       request.remote_address = remote_address;
+      {
+        klaxon::MutexLock lock(&ctx.mu);
+        conn.in_handler = true;
+      }
       response = co_await RunHandler(request);
+      {
+        klaxon::MutexLock lock(&ctx.mu);
+        conn.in_handler = false;
+      }
     }
 
     int status = response.status;
@@ -469,12 +716,29 @@ Awaitable<> HttpServer::Impl::Serve(Context& ctx, Socket socket) {
 
 void HttpServer::Impl::CloseConnections(bool only_idle) {
   for (auto& ctx : contexts_) {
-    asio::post(ctx->ioc, [c = ctx.get(), only_idle] {
-      for (Connection* conn : c->connections) {
-        if (only_idle && conn->state == ConnState::kBusy) continue;
-        conn->stream->close();
+    std::vector<std::pair<uint64_t, Executor>> targets;
+    {
+      klaxon::MutexLock lock(&ctx->mu);
+      for (const auto& [id, conn] : ctx->connections) {
+        if (only_idle && conn->state.load() == ConnState::kBusy) continue;
+        if (conn->in_handler) {
+          conn->stream->close();  // its coroutine is not using it (see Connection::in_handler)
+          continue;
+        }
+        targets.emplace_back(id, conn->stream->get_executor());
       }
-    });
+    }
+    // Closed on the connection's strand (never while its coroutine runs); the connection may be
+    // gone by then, hence the lookup by id.
+    for (auto& [id, executor] : targets) {
+      asio::post(executor, [c = ctx.get(), id = id, only_idle] {
+        klaxon::MutexLock lock(&c->mu);
+        auto it = c->connections.find(id);
+        if (it == c->connections.end()) return;
+        if (only_idle && it->second->state.load() == ConnState::kBusy) return;
+        it->second->stream->close();
+      });
+    }
   }
 }
 
@@ -505,14 +769,32 @@ void HttpServer::Impl::Stop() {
   if (!WaitForConnections(absl::Seconds(5))) {
     spdlog::warn("http: {} connection(s) did not close", open_.load());
   }
+  {
+    klaxon::MutexLock lock(&watchdog_mu_);
+    watchdog_stopping_ = true;
+  }
+  watchdog_cv_.notify_all();
+  if (watchdog_.joinable()) watchdog_.join();
   for (auto& ctx : contexts_) ctx->work.reset();
   for (auto& ctx : contexts_) ctx->ioc.stop();
-  for (auto& ctx : contexts_) {
-    if (ctx->thread.joinable()) ctx->thread.join();
+  std::vector<Runner*> runners;
+  {
+    klaxon::MutexLock lock(&runners_mu_);
+    runners_stopping_ = true;
+    for (auto& r : runners_) {
+      runners.push_back(r.get());
+      r->wake.notify_one();
+    }
+  }
+  for (Runner* r : runners) {
+    if (r->thread.joinable()) r->thread.join();
   }
   acceptor_.reset();
   contexts_.clear();
   workers_.reset();
+  klaxon::MutexLock lock(&runners_mu_);
+  runners_.clear();
+  spares_.clear();
 }
 
 HttpServer::HttpServer(HttpServerOptions options, RequestHandler& handler,
@@ -528,5 +810,7 @@ uint16_t HttpServer::port() const { return impl_->port(); }
 void HttpServer::Stop() { impl_->Stop(); }
 
 int HttpServer::open_connections() const { return impl_->open_connections(); }
+
+HttpServerStats HttpServer::stats() const { return impl_->stats(); }
 
 }  // namespace klaxon::api

@@ -1,14 +1,29 @@
 #pragma once
 // The HTTP/1.1 listener of a klaxon node.
 //
-// Design: Boost.Beast over Asio with C++20 coroutines. Each I/O thread runs its own io_context;
-// accepted connections are spread round-robin over them, so a connection (its socket, timers and
-// coroutine) lives on one thread and needs no strand. A connection's coroutine reads one request
-// (header with a header timeout measured from its first byte, `Expect: 100-continue` answered
-// before the body, chunked or sized body with a body timeout and a size limit), hands the
-// converted api::HttpRequest to the RequestHandler on a separate worker pool (handlers block on
-// durable commits; I/O threads never do), awaits the api::HttpResponse, writes it, and loops for
-// the next request of a keep-alive connection (waiting at most the idle timeout).
+// Design: Boost.Beast over Asio with C++20 coroutines. There are `io_threads` io_contexts;
+// accepted connections are spread round-robin over them, and each connection's coroutine runs on
+// its own strand. A connection's coroutine reads one request (header with a header timeout
+// measured from its first byte, `Expect: 100-continue` answered before the body, chunked or sized
+// body with a body timeout and a size limit), runs the RequestHandler, writes the response, and
+// loops for the next request of a keep-alive connection (waiting at most the idle timeout).
+//
+// Execution model. On this kind of machine a thread hand-off (futex wake-up of a worker, then of
+// the I/O thread) costs more than a whole non-blocking request, but handlers that wait for a
+// durable commit need many threads to fill a group commit. So the server learns, per kind of
+// request (RequestHandler::RouteKey), whether Handle() blocks (the thread slept: voluntary context
+// switch) or uses more than `long_handler` of CPU:
+//  - kinds that do not block run inline on the I/O thread that read them (no hand-off);
+//  - kinds that do (more than ~1 call in 4, with hysteresis) run on the pool of `worker_threads`.
+//    (Leader/followers — the reading thread hands its io_context to a spare and runs the blocking
+//    handler itself — was measured too: no fewer context switches per StartIncident, because the
+//    group commit's own wake-ups dominate.)
+// Safety net: a watchdog checks every `stall_timeout / 2`; when an inline handler has been running
+// for longer than `stall_timeout`, the io_context it was running is handed to a spare thread (the
+// Go scheduler's hand-off on a blocking syscall), so the other connections of that io_context are
+// never held up for longer than about `stall_timeout` by a slow handler. The blocked thread
+// finishes its request and parks as a spare. Strands keep each connection single-threaded while
+// two threads briefly run one io_context.
 //
 // `/healthz` and `/metrics` (GET) are answered on the I/O thread without authentication.
 // Malformed HTTP is answered 400 (431 for oversized headers, 413 for oversized bodies) and the
@@ -38,9 +53,21 @@ struct HttpServerOptions {
   std::string host = "127.0.0.1";  // an IPv4 or IPv6 literal ("::1" or "[::1]"), or "localhost"
   uint16_t port = 0;               // 0: an ephemeral port (see HttpServer::port())
   int io_threads = 2;
-  // Threads that run RequestHandler::Handle. 0 runs handlers on the I/O threads (only for
-  // handlers that never block, e.g. benchmarks).
+  // Threads that run the kinds of request that block (see the execution model above). 0 runs
+  // every handler on the I/O threads (the stall watchdog still applies).
   int worker_threads = 64;
+  // false: every handler runs on the worker pool (the behaviour before the execution model
+  // above; for comparisons).
+  bool inline_handlers = true;
+  // A handler call using this much CPU counts as blocking even if its thread never slept
+  // (CPU-heavy requests belong off the I/O threads).
+  absl::Duration long_handler = absl::Milliseconds(2);
+  // An inline handler running longer than this hands its I/O thread's other connections to a
+  // spare thread.
+  absl::Duration stall_timeout = absl::Milliseconds(20);
+  // Upper bound on threads running io_contexts (I/O threads plus spares from stall hand-offs).
+  // 0: io_threads + 64.
+  int max_io_runners = 0;
   size_t body_limit = size_t{10} * 1024 * 1024;  // larger bodies are answered 413
   size_t header_limit = size_t{64} * 1024;       // larger headers are answered 431
   // From the first byte of a request until its header is complete (also: a new connection must
@@ -54,6 +81,13 @@ struct HttpServerOptions {
   absl::Duration drain_timeout = absl::Seconds(30);
   // Connections beyond this many are accepted and closed at once.
   int max_connections = 10000;
+};
+
+// Counters of the execution model (for tests, benchmarks and /metrics).
+struct HttpServerStats {
+  uint64_t inline_requests = 0;  // handlers run on an I/O thread
+  uint64_t pooled_requests = 0;  // handlers run on the worker pool
+  uint64_t handoffs = 0;         // io_contexts handed to a spare thread by the stall watchdog
 };
 
 // An HTTP/1.1 server. Not copyable or movable. Start() once, Stop() once (the destructor stops).
@@ -78,6 +112,9 @@ class HttpServer {
 
   // Number of open client connections (for tests and metrics).
   int open_connections() const;
+
+  // Thread-safe snapshot.
+  HttpServerStats stats() const;
 
  private:
   class Impl;

@@ -513,6 +513,8 @@ TEST_F(HttpServerTest, NoContentAndUnsafeHeaders) {
   EXPECT_EQ(next->body, "GET /hello?x=1 ");
 }
 
+// Blocking handlers must not hold up the I/O thread: the first of a new kind runs inline until the
+// stall watchdog hands the io_context on, the following ones run off the I/O thread.
 TEST_F(HttpServerTest, HandlersRunOffTheIoThreads) {
   HttpServerOptions options;
   options.io_threads = 1;
@@ -537,6 +539,90 @@ TEST_F(HttpServerTest, HandlersRunOffTheIoThreads) {
     EXPECT_EQ(response->status, 200);
   }
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1500));
+}
+
+TEST_F(HttpServerTest, NonBlockingHandlersRunInlineOnTheIoThreads) {
+  StartServer();
+  RawClient client(port());
+  for (int i = 0; i < 20; ++i) {
+    client.Send(kGet);
+    auto response = client.Read();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+  }
+  HttpServerStats stats = server_->stats();
+  EXPECT_EQ(stats.inline_requests, 20u);
+  EXPECT_EQ(stats.pooled_requests, 0u);
+  EXPECT_EQ(stats.handoffs, 0u);
+}
+
+TEST_F(HttpServerTest, BlockingKindsMoveOffTheIoThreads) {
+  {
+    TestHandler handler;
+    metrics::Registry metrics;
+    HttpServer server({}, handler, metrics);
+    ASSERT_TRUE(server.Start().ok());
+    handler.set_slow_ms(5);  // sleeps: the thread blocks, as on a commit
+    RawClient client(server.port());
+    for (int i = 0; i < 10; ++i) {
+      client.Send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+      auto response = client.Read();
+      ASSERT_TRUE(response);
+      EXPECT_EQ(response->status, 200);
+    }
+    // The first call of an unknown kind runs inline; once it is seen to block, the kind runs
+    // off the I/O threads.
+    HttpServerStats stats = server.stats();
+    EXPECT_EQ(stats.inline_requests, 1u);
+    EXPECT_EQ(stats.pooled_requests, 9u);
+    // Other kinds are unaffected.
+    client.Send(kGet);
+    ASSERT_TRUE(client.Read());
+    EXPECT_EQ(server.stats().inline_requests, 2u);
+    server.Stop();
+  }
+}
+
+TEST_F(HttpServerTest, StalledInlineHandlerIsHandedOff) {
+  HttpServerOptions options;
+  options.io_threads = 1;
+  options.worker_threads = 0;  // everything inline: only the stall watchdog protects others
+  options.stall_timeout = absl::Milliseconds(20);
+  StartServer(options);
+  handler_.set_slow_ms(600);
+  RawClient slow(port());
+  RawClient other(port());  // same (only) io_context
+  slow.Send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(handler_.started().WaitForNotificationWithTimeout(absl::Seconds(5)));
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 5; ++i) {
+    other.Send(kGet);
+    auto response = other.Read();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(400));
+  auto response = slow.Read(std::chrono::seconds(5));
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(server_->stats().handoffs, 1u);
+  // The thread that was stuck parks as a spare; the connection keeps working afterwards.
+  handler_.set_slow_ms(1);
+  slow.Send(kGet);
+  ASSERT_TRUE(slow.Read());
+  other.Send(kGet);
+  ASSERT_TRUE(other.Read());
+}
+
+TEST(RequestHandler, DefaultRouteKeyIsMethodAndPath) {
+  TestHandler handler;
+  HttpRequest a{.method = "GET", .target = "/x?a=1"};
+  HttpRequest b{.method = "GET", .target = "/x?b=2"};
+  HttpRequest c{.method = "POST", .target = "/x"};
+  HttpRequest d{.method = "GET", .target = "/y"};
+  EXPECT_EQ(handler.RouteKey(a), handler.RouteKey(b));
+  EXPECT_NE(handler.RouteKey(a), handler.RouteKey(c));
+  EXPECT_NE(handler.RouteKey(a), handler.RouteKey(d));
 }
 
 TEST_F(HttpServerTest, GracefulStopFinishesInFlightRequests) {
