@@ -1279,7 +1279,10 @@ absl::Status Walk(const RuleSetState& s, Scratch& sc, std::string_view event,
   const size_t padded_size = event.size() + simdjson::SIMDJSON_PADDING;
   if (sc.buffer.size() < padded_size) sc.buffer.resize(padded_size);
   std::memcpy(sc.buffer.data(), event.data(), event.size());
-  std::memset(sc.buffer.data() + event.size(), 0, simdjson::SIMDJSON_PADDING);
+  // The padding is made of quotes: stage 1 does not read it (it pads its last block itself), and
+  // a string scan (ScanString, which stops at a quote or a backslash) can never run past it,
+  // even on a token sequence stage 1 should have rejected.
+  std::memset(sc.buffer.data() + event.size(), '"', simdjson::SIMDJSON_PADDING);
   // Unescaped strings never exceed their source; PathTrie::Find reads 8 bytes past a key.
   // (parse_string may write up to a SIMD block past its output).
   if (sc.strings.size() < padded_size + 64) sc.strings.resize(padded_size + 64);
