@@ -4,7 +4,9 @@
 #include <set>
 #include <string>
 
+#include "absl/time/clock.h"
 #include "alarms/alarm_events.h"
+#include "alarms/scheduler.h"
 #include "alarms/test_util.h"
 #include "boost/json.hpp"
 #include "common/status.h"
@@ -200,6 +202,40 @@ TEST_F(AlarmServiceTest, EventShapesAreAws) {
   EXPECT_EQ(event.at("version"), "0");
   EXPECT_THAT(std::string(event.at("time").as_string()),
               ::testing::MatchesRegex("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"));
+}
+
+// The background threads (evaluation ticks, maintenance) run beside puts and stop promptly.
+TEST_F(AlarmServiceTest, SchedulerThreadsRunBesidePuts) {
+  MetricStore metrics(store_);
+  ASSERT_TRUE(metrics.Recover().ok());
+  ASSERT_TRUE(service_->PutMetricAlarm(scope(), CpuAlarm("bg")).ok());
+  SchedulerOptions options;
+  options.tick_interval = absl::Milliseconds(5);
+  options.checkpoint_interval = absl::ZeroDuration();
+  options.compaction_interval = absl::ZeroDuration();
+  options.evaluate_on_new_data = true;
+  AlarmScheduler scheduler(*service_, metrics, clock_, options);
+  scheduler.Start();
+  for (int i = 0; i < 200; ++i) {
+    MetricDatum d;
+    d.metric = *CpuAlarm("bg").metric;
+    d.timestamp = clock_.Now() - absl::Seconds(i % 60);
+    d.value = 95;
+    ASSERT_TRUE(metrics.Put(kAccount, {d}).ok());
+  }
+  absl::SleepFor(absl::Milliseconds(50));
+  scheduler.Stop();
+  ASSERT_TRUE(metrics.Checkpoint().ok());
+  int series_rows = 0;
+  ASSERT_TRUE(store_
+                  .Read([&](storage::ReadTxn& txn) {
+                    return txn.Scan("cw_metric_series", kAccount, "", "", 0, [&](auto, auto) {
+                      ++series_rows;
+                      return true;
+                    });
+                  })
+                  .ok());
+  EXPECT_EQ(series_rows, 1);
 }
 
 TEST_F(AlarmServiceTest, ValidationErrors) {
