@@ -104,12 +104,24 @@ bool ParseTimestamp(const json::value& v, double* out) {
   return true;
 }
 
+// Where a value sits in the input, as a chain of nodes on the validator's stack: the AWS-style
+// path text ("items.3.member.name") is only built when a constraint fails, so valid input costs
+// no string work per member.
+struct PathNode {
+  enum class Kind { kRoot, kMember, kListItem, kMapValue };
+  Kind kind = Kind::kRoot;
+  const PathNode* parent = nullptr;
+  std::string_view name;  // kMember: member name; kMapValue: the key
+  size_t index = 0;       // kListItem: 1-based
+};
+
 class InputValidator {
  public:
   explicit InputValidator(const ValidationOptions& options) : options_(options) {}
 
   absl::Status Run(const Shape& shape, json::value& value) {
-    Visit(shape, value, "", 0);
+    PathNode root;
+    Visit(shape, value, root, 0);
     if (errors_.empty()) return absl::OkStatus();
     std::string message = absl::StrCat(
         errors_.size(), errors_.size() == 1 ? " validation error" : " validation errors",
@@ -120,17 +132,37 @@ class InputValidator {
  private:
   bool Full() const { return errors_.size() >= options_.max_errors; }
 
-  std::string Child(const std::string& path, std::string_view name) const {
-    std::string segment(name);
-    if (options_.lower_camel_paths && !segment.empty() && segment[0] >= 'A' && segment[0] <= 'Z') {
-      segment[0] = static_cast<char>(segment[0] - 'A' + 'a');
+  // The path text of `node`, as AWS prints it: structure members joined with '.', list items as
+  // `list.N.member` and map values as `map.KEY` (under "input" at the top level); "" at the root.
+  std::string Render(const PathNode& node) const {
+    switch (node.kind) {
+      case PathNode::Kind::kRoot:
+        return "";
+      case PathNode::Kind::kMember: {
+        std::string segment(node.name);
+        if (options_.lower_camel_paths && !segment.empty() && segment[0] >= 'A' &&
+            segment[0] <= 'Z') {
+          segment[0] = static_cast<char>(segment[0] - 'A' + 'a');
+        }
+        std::string parent = Render(*node.parent);
+        return parent.empty() ? segment : parent + "." + segment;
+      }
+      case PathNode::Kind::kListItem: {
+        std::string parent = Render(*node.parent);
+        return absl::StrCat(parent.empty() ? "input" : parent, ".", node.index, ".member");
+      }
+      case PathNode::Kind::kMapValue: {
+        std::string parent = Render(*node.parent);
+        return absl::StrCat(parent.empty() ? "input" : parent, ".", AbslView(node.name));
+      }
     }
-    return path.empty() ? segment : path + "." + segment;
+    return "";
   }
 
-  void Add(const Shape& shape, const json::value* value, const std::string& path,
+  void Add(const Shape& shape, const json::value* value, const PathNode& node,
            std::string_view constraint) {
     if (Full()) return;
+    std::string path = Render(node);
     std::string where = path.empty() ? "input" : path;
     if (value == nullptr) {
       errors_.push_back(absl::StrCat("Value null at '", where,
@@ -270,7 +302,7 @@ class InputValidator {
     }
   }
 
-  void Visit(const Shape& shape, json::value& value, const std::string& path, int depth) {
+  void Visit(const Shape& shape, json::value& value, const PathNode& path, int depth) {
     if (Full()) return;
     if (depth > options_.max_depth) {
       Add(shape, nullptr, path,
@@ -294,7 +326,7 @@ class InputValidator {
     }
   }
 
-  void VisitStructure(const Shape& shape, json::value& value, const std::string& path, int depth) {
+  void VisitStructure(const Shape& shape, json::value& value, const PathNode& path, int depth) {
     if (!value.is_object()) {
       Add(shape, &value, path, "Member must be a structure");
       return;
@@ -311,19 +343,19 @@ class InputValidator {
 
     for (const Member& member : shape.members) {
       json::value* v = object.if_contains(member.name);
+      PathNode child{PathNode::Kind::kMember, &path, member.name, 0};
       if (v == nullptr) {
-        if (member.required)
-          Add(*member.shape, nullptr, Child(path, member.name), "Member must not be null");
+        if (member.required) Add(*member.shape, nullptr, child, "Member must not be null");
         continue;
       }
-      Visit(*member.shape, *v, Child(path, member.name), depth + 1);
+      Visit(*member.shape, *v, child, depth + 1);
     }
     if (shape.is_union && object.size() != 1) {
       Add(shape, &value, path, "Member must have exactly one member set");
     }
   }
 
-  void VisitList(const Shape& shape, json::value& value, const std::string& path, int depth) {
+  void VisitList(const Shape& shape, json::value& value, const PathNode& path, int depth) {
     if (!value.is_array()) {
       Add(shape, &value, path, "Member must be a list");
       return;
@@ -334,7 +366,7 @@ class InputValidator {
     for (const std::string& c : size) Add(shape, &value, path, c);
     const Member& item = *shape.list_member;
     for (size_t i = 0; i < array.size() && !Full(); ++i) {
-      std::string item_path = absl::StrCat(path.empty() ? "input" : path, ".", i + 1, ".member");
+      PathNode item_path{PathNode::Kind::kListItem, &path, {}, i + 1};
       if (array[i].is_null()) {
         Add(*item.shape, nullptr, item_path, "Member must not be null");
         continue;
@@ -343,7 +375,7 @@ class InputValidator {
     }
   }
 
-  void VisitMap(const Shape& shape, json::value& value, const std::string& path, int depth) {
+  void VisitMap(const Shape& shape, json::value& value, const PathNode& path, int depth) {
     if (!value.is_object()) {
       Add(shape, &value, path, "Member must be a map");
       return;
@@ -379,10 +411,9 @@ class InputValidator {
                            absl::StrJoin(value_errors, ", "), "]"));
         }
       } else {
-        Visit(value_shape, v,
-              absl::StrCat(path.empty() ? "input" : path, ".",
-                           AbslView(std::string_view(key.data(), key.size()))),
-              depth + 1);
+        PathNode value_path{PathNode::Kind::kMapValue, &path,
+                            std::string_view(key.data(), key.size()), 0};
+        Visit(value_shape, v, value_path, depth + 1);
       }
     }
   }
