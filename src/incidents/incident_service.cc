@@ -196,6 +196,40 @@ absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
   if (request.clip_related_items) params["clip"] = true;
   const std::string fingerprint = internal::Fingerprint(params);
 
+  // A deduplicated start that would write nothing (no clientToken to record, the open incident's
+  // timeline full, no related item to add: an alarm or rule storm into one incident) is answered
+  // from a read snapshot, without a write transaction. The snapshot includes every write
+  // acknowledged before this call, so the answer is what the write path would have given at that
+  // point. Anything else, errors included, takes the write path below.
+  if (!request.client_token || request.client_token->empty()) {
+    std::optional<StartIncidentResult> absorbed;
+    absl::Status read = store_.Read([&](storage::ReadTxn& txn) -> absl::Status {
+      KLAXON_RETURN_IF_ERROR(internal::RequireActiveReplicationSetShared(txn, scope).status());
+      KLAXON_ASSIGN_OR_RETURN(
+          std::shared_ptr<const ResponsePlan> plan,
+          internal::RequireResponsePlanShared(txn, scope, request.response_plan_arn));
+      const std::optional<std::string>& plan_key = plan->incident_template.dedupe_string;
+      const std::string_view key = plan_key && !plan_key->empty() ? std::string_view(*plan_key)
+                                   : request.dedupe_key ? std::string_view(*request.dedupe_key)
+                                                        : std::string_view();
+      if (key.empty()) return absl::OkStatus();  // a generated key never deduplicates
+      KLAXON_ASSIGN_OR_RETURN(auto holder, txn.Get(internal::kDedupTable, scope.account_id, key));
+      if (!holder) return absl::OkStatus();
+      KLAXON_ASSIGN_OR_RETURN(auto existing,
+                              internal::LoadIncident(txn, scope.account_id, *holder));
+      if (!existing || existing->status != IncidentStatus::kOpen ||
+          existing->timeline_event_count < limits_.max_timeline_events ||
+          (!request.related_items.empty() &&
+           existing->related_item_count < limits_.max_related_items)) {
+        return absl::OkStatus();
+      }
+      absorbed = StartIncidentResult{existing->arn, /*created=*/false, /*replayed=*/false,
+                                     existing->parent_ops_item_id};
+      return absl::OkStatus();
+    });
+    if (read.ok() && absorbed) return *std::move(absorbed);
+  }
+
   StartIncidentResult result;
   KLAXON_RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) -> absl::Status {
     result = StartIncidentResult{};
@@ -218,9 +252,11 @@ absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
       result.replayed = true;
       return absl::OkStatus();
     }
-    KLAXON_RETURN_IF_ERROR(internal::RequireActiveReplicationSet(txn, scope).status());
-    KLAXON_ASSIGN_OR_RETURN(ResponsePlan plan,
-                            internal::RequireResponsePlan(txn, scope, request.response_plan_arn));
+    KLAXON_RETURN_IF_ERROR(internal::RequireActiveReplicationSetShared(txn, scope).status());
+    KLAXON_ASSIGN_OR_RETURN(
+        std::shared_ptr<const ResponsePlan> plan_ptr,
+        internal::RequireResponsePlanShared(txn, scope, request.response_plan_arn));
+    const ResponsePlan& plan = *plan_ptr;
     const absl::Time now = clock_.Now();
     const IncidentTemplate& tmpl = plan.incident_template;
 
@@ -330,13 +366,10 @@ absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
     parent.severity = internal::Cat(std::min(record.impact, 4));  // OpsCenter severities are 1..4
     parent.operational_data["/aws/resources"] = opsitems::OpsItemDataValue{
         json::serialize(json::array{json::object{{"arn", record.arn}}}), "SearchableString"};
-    KLAXON_ASSIGN_OR_RETURN(opsitems::OpsItem ops_item,
-                            ops_items_.CreateInTxn(txn, ops_scope, parent));
-    KLAXON_RETURN_IF_ERROR(
-        ops_items_
-            .AssociateRelatedItemInTxn(txn, ops_scope, ops_item.ops_item_id, "IsParentOf",
-                                       "AWS::SSMIncidents::IncidentRecord", record.arn)
-            .status());
+    KLAXON_ASSIGN_OR_RETURN(auto created, ops_items_.CreateAndAssociateInTxn(
+                                              txn, ops_scope, parent, "IsParentOf",
+                                              "AWS::SSMIncidents::IncidentRecord", record.arn));
+    const opsitems::OpsItem& ops_item = created.first;
     record.parent_ops_item_id = ops_item.ops_item_id;
     RelatedItem parent_item;
     parent_item.identifier.type = "PARENT";

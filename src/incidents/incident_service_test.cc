@@ -173,6 +173,51 @@ TEST_F(IncidentServiceTest, StartCreatesTheIncidentWithEverythingAttached) {
   EXPECT_EQ(tags->at("team"), "db");
 }
 
+TEST_F(IncidentServiceTest, StartSeesEveryChangeOfThePlanAndReplicationSet) {
+  // Start serves the plan and the replication set from a cache of decoded records; every update
+  // must still be seen by the next start.
+  auto sets = im_->replication_sets().List(scope(), std::nullopt, "");
+  ASSERT_TRUE(sets.ok() && sets->items.size() == 1);
+  const std::string set_arn = sets->items.front();
+  const std::string plan = CreatePlan("cached");
+  auto first = im_->incidents().Get(scope(), Start(plan));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->title, "Title of cached");
+  EXPECT_EQ(first->impact, 3);
+
+  UpdateResponsePlanRequest update;
+  update.arn = plan;
+  update.incident_template_title = "Renamed";
+  update.incident_template_impact = 1;
+  update.incident_template_dedupe_string = "now-dedups";
+  ASSERT_TRUE(im_->response_plans().Update(scope(), update).ok());
+  const std::string a = Start(plan);
+  const std::string b = Start(plan);
+  EXPECT_EQ(a, b);  // the new dedupeString is in effect
+  auto second = im_->incidents().Get(scope(), a);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->title, "Renamed");
+  EXPECT_EQ(second->impact, 1);
+  EXPECT_EQ(second->dedupe_string, "now-dedups");
+
+  // A deleted plan (even one just served from the cache) is not found...
+  ASSERT_TRUE(im_->response_plans().Delete(scope(), plan).ok());
+  EXPECT_EQ(ErrorType(im_->incidents().Start(scope(), ManualStart(plan)).status()),
+            "ResourceNotFoundException");
+  // ...and one created again under the same name is the new one.
+  CreatePlan("cached", std::nullopt, 5);
+  auto third = im_->incidents().Get(scope(), Start(plan));
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_EQ(third->impact, 5);
+  EXPECT_EQ(third->title, "Title of cached");
+
+  // The replication set is checked on every start too.
+  absl::Status deleted = im_->replication_sets().Delete(scope(), set_arn);
+  ASSERT_TRUE(deleted.ok()) << deleted;
+  EXPECT_EQ(ErrorType(im_->incidents().Start(scope(), ManualStart(plan)).status()),
+            "ValidationException");
+}
+
 TEST_F(IncidentServiceTest, TitleAndImpactOverrideTheTemplate) {
   std::string plan = CreatePlan("p", std::nullopt, 3);
   auto req = ManualStart(plan);
@@ -468,6 +513,72 @@ TEST_F(SmallIncidentLimitsTest, FullTimelineStillAbsorbsDuplicates) {
   auto created = im_->timeline().Create(scope(), note);
   EXPECT_EQ(ErrorType(created.status()), "ServiceQuotaExceededException");
   EXPECT_EQ(ErrorField(created.status(), "quotaCode"), "timeline-events-per-incident");
+}
+
+// Counts Write() calls of a store.
+class CountingStore final : public storage::Store {
+ public:
+  explicit CountingStore(storage::Store& inner) : inner_(inner) {}
+  absl::Status Write(absl::FunctionRef<absl::Status(storage::WriteTxn&)> fn) override {
+    ++writes;
+    return inner_.Write(fn);
+  }
+  absl::Status Read(absl::FunctionRef<absl::Status(storage::ReadTxn&)> fn) override {
+    return inner_.Read(fn);
+  }
+  void Close() override { inner_.Close(); }
+  std::atomic<int> writes{0};
+
+ private:
+  storage::Store& inner_;
+};
+
+TEST_F(SmallIncidentLimitsTest, DuplicatesThatAddNothingNeedNoWriteTransaction) {
+  std::string plan = CreatePlan("p", "db");
+  std::string first = Start(plan);  // 2 events
+  EXPECT_EQ(Start(plan), first);    // 3rd event: the timeline is full
+  CountingStore counting(store_);
+  IncidentService service(counting, clock_, *ops_, limits_);
+
+  auto dup = service.Start(scope(), ManualStart(plan));
+  ASSERT_TRUE(dup.ok()) << dup.status();
+  EXPECT_EQ(dup->incident_record_arn, first);
+  EXPECT_FALSE(dup->created);
+  EXPECT_FALSE(dup->replayed);
+  EXPECT_FALSE(dup->parent_ops_item_id.empty());
+  EXPECT_EQ(counting.writes, 0);
+
+  // A clientToken must be recorded (a retry after a resolve must still get this answer)...
+  auto with_token = ManualStart(plan);
+  with_token.client_token = "t-1";
+  auto recorded = service.Start(scope(), with_token);
+  ASSERT_TRUE(recorded.ok()) << recorded.status();
+  EXPECT_EQ(recorded->incident_record_arn, first);
+  EXPECT_EQ(counting.writes, 1);
+  // ...and so must a related item the incident does not have yet.
+  auto with_item = ManualStart(plan);
+  with_item.related_items = {ArnItem("OTHER", "arn:aws:s3:::new", "new")};
+  ASSERT_TRUE(service.Start(scope(), with_item).ok());
+  EXPECT_EQ(counting.writes, 2);
+  EXPECT_EQ(Related(first).size(), 2u);  // the parent and the new item
+
+  // The snapshot sees every acknowledged write: once resolved, the next start opens a new one.
+  UpdateIncidentRecordRequest resolve;
+  resolve.arn = first;
+  resolve.status = IncidentStatus::kResolved;
+  ASSERT_TRUE(im_->incidents().Update(scope(), resolve).ok());
+  auto fresh = service.Start(scope(), ManualStart(plan));
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_TRUE(fresh->created);
+  EXPECT_NE(fresh->incident_record_arn, first);
+  // The token recorded before the resolve still replays the first answer.
+  auto replay = service.Start(scope(), with_token);
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  EXPECT_TRUE(replay->replayed);
+  EXPECT_EQ(replay->incident_record_arn, first);
+  // Errors are the write path's: an unknown plan.
+  EXPECT_EQ(ErrorType(service.Start(scope(), ManualStart(plan + "-gone")).status()),
+            "ResourceNotFoundException");
 }
 
 TEST_F(IncidentServiceTest, ListIsNewestFirstAndPaginates) {

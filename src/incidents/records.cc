@@ -12,6 +12,7 @@
 #include "common/ids.h"
 #include "common/status.h"
 #include "incidents/arn.h"
+#include "incidents/decoded_cache.h"
 #include "incidents/errors.h"
 #include "incidents/strings.h"
 #include "storage/ordered_ids.h"
@@ -507,14 +508,16 @@ absl::StatusOr<std::optional<ReplicationSet>> LoadReplicationSet(storage::ReadTx
   return std::optional<ReplicationSet>(std::move(set));
 }
 
-absl::StatusOr<ReplicationSet> RequireActiveReplicationSet(storage::ReadTxn& txn,
-                                                           const Scope& scope) {
-  KLAXON_ASSIGN_OR_RETURN(auto set, LoadReplicationSet(txn, scope.account_id));
-  if (!set) {
-    return InvalidArgument(
-        "Incident Manager is not set up in this account: create a replication set first "
-        "(CreateReplicationSet)");
-  }
+namespace {
+
+absl::Status NoReplicationSet() {
+  return InvalidArgument(
+      "Incident Manager is not set up in this account: create a replication set first "
+      "(CreateReplicationSet)");
+}
+
+// The set must be ACTIVE and include scope.region (when set) as an ACTIVE Region.
+absl::Status CheckActive(const ReplicationSet* set, const Scope& scope) {
   if (set->status != "ACTIVE") {
     return InvalidArgument(Cat("The replication set is ", set->status,
                                "; Incident Manager can be used once it is ACTIVE"));
@@ -527,7 +530,61 @@ absl::StatusOr<ReplicationSet> RequireActiveReplicationSet(storage::ReadTxn& txn
                                  "replication set"));
     }
   }
+  return absl::OkStatus();
+}
+
+DecodedCache<ReplicationSet>& ReplicationSetCache() {
+  static auto* cache = new DecodedCache<ReplicationSet>();
+  return *cache;
+}
+
+DecodedCache<ResponsePlan>& ResponsePlanCache() {
+  static auto* cache = new DecodedCache<ResponsePlan>();
+  return *cache;
+}
+
+// Decodes `text` through `cache` (see DecodedCache: served only for byte-identical text).
+template <typename T, typename Decode>
+absl::StatusOr<std::shared_ptr<const T>> DecodeShared(DecodedCache<T>& cache, std::string key,
+                                                      std::string text, Decode decode) {
+  if (auto hit = cache.Find(key, text)) return hit;
+  KLAXON_ASSIGN_OR_RETURN(T value, decode(text));
+  auto shared = std::make_shared<const T>(std::move(value));
+  cache.Insert(std::move(key), std::move(text), shared);
+  return shared;
+}
+
+}  // namespace
+
+absl::StatusOr<ReplicationSet> RequireActiveReplicationSet(storage::ReadTxn& txn,
+                                                           const Scope& scope) {
+  KLAXON_ASSIGN_OR_RETURN(auto set, LoadReplicationSet(txn, scope.account_id));
+  if (!set) return NoReplicationSet();
+  KLAXON_RETURN_IF_ERROR(CheckActive(&*set, scope));
   return *std::move(set);
+}
+
+absl::StatusOr<std::shared_ptr<const ReplicationSet>> RequireActiveReplicationSetShared(
+    storage::ReadTxn& txn, const Scope& scope) {
+  KLAXON_ASSIGN_OR_RETURN(auto text,
+                          txn.Get(kReplicationSetTable, scope.account_id, kReplicationSetId));
+  if (!text) return NoReplicationSet();
+  KLAXON_ASSIGN_OR_RETURN(std::shared_ptr<const ReplicationSet> set,
+                          DecodeShared(ReplicationSetCache(), scope.account_id, *std::move(text),
+                                       [](std::string_view t) { return DecodeReplicationSet(t); }));
+  KLAXON_RETURN_IF_ERROR(CheckActive(set.get(), scope));
+  return set;
+}
+
+absl::StatusOr<std::shared_ptr<const ResponsePlan>> RequireResponsePlanShared(
+    storage::ReadTxn& txn, const Scope& scope, std::string_view arn) {
+  KLAXON_ASSIGN_OR_RETURN(std::string name, ResponsePlanNameFromArn(scope, arn));
+  KLAXON_ASSIGN_OR_RETURN(auto text, txn.Get(kResponsePlanTable, scope.account_id, name));
+  if (!text) {
+    return NotFound(ResourceType::kResponsePlan, arn, Cat("Response plan not found: ", arn));
+  }
+  return DecodeShared(ResponsePlanCache(), Cat(scope.account_id, "/", name), *std::move(text),
+                      [](std::string_view t) { return DecodeResponsePlan(t); });
 }
 
 absl::StatusOr<std::optional<ResponsePlan>> LoadResponsePlan(storage::ReadTxn& txn,

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -83,6 +84,15 @@ absl::StatusOr<std::optional<ReplicationSet>> LoadReplicationSet(storage::ReadTx
 // include scope.region as an ACTIVE Region. Errors: ValidationException.
 absl::StatusOr<ReplicationSet> RequireActiveReplicationSet(storage::ReadTxn& txn,
                                                            const Scope& scope);
+
+// The same two reads, returning a shared decoded record: decoded once per distinct stored text and
+// then served from a process-wide DecodedCache (decoded_cache.h) as long as the row read in
+// `txn` is byte-identical. For the hot path (StartIncident).
+absl::StatusOr<std::shared_ptr<const ReplicationSet>> RequireActiveReplicationSetShared(
+    storage::ReadTxn& txn, const Scope& scope);
+absl::StatusOr<std::shared_ptr<const ResponsePlan>> RequireResponsePlanShared(storage::ReadTxn& txn,
+                                                                              const Scope& scope,
+                                                                              std::string_view arn);
 
 absl::StatusOr<std::optional<ResponsePlan>> LoadResponsePlan(storage::ReadTxn& txn,
                                                              std::string_view account,

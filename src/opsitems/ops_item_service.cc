@@ -783,10 +783,11 @@ absl::StatusOr<std::string> OpsItemService::AssociateRelatedItem(
   return association_id;
 }
 
-absl::StatusOr<std::string> OpsItemService::AssociateRelatedItemInTxn(
-    storage::WriteTxn& txn, const Scope& scope, const std::string& ops_item_id,
-    const std::string& association_type, const std::string& resource_type,
-    const std::string& resource_uri) {
+namespace {
+
+absl::Status ValidateAssociation(const std::string& association_type,
+                                 const std::string& resource_type,
+                                 const std::string& resource_uri) {
   if (association_type != "IsParentOf" && association_type != "RelatesTo") {
     return InvalidParameter({"AssociationType"},
                             absl::StrCat("AssociationType \"", association_type,
@@ -801,6 +802,50 @@ absl::StatusOr<std::string> OpsItemService::AssociateRelatedItemInTxn(
   if (!absl::StartsWith(resource_uri, "arn:") || IsBlank(resource_uri)) {
     return InvalidParameter({"ResourceUri"}, "ResourceUri must be the ARN of the resource.");
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::pair<OpsItem, std::string>> OpsItemService::CreateAndAssociateInTxn(
+    storage::WriteTxn& txn, const Scope& scope, const NewOpsItem& item,
+    const std::string& association_type, const std::string& resource_type,
+    const std::string& resource_uri) {
+  KLAXON_RETURN_IF_ERROR(ValidateAssociation(association_type, resource_type, resource_uri));
+  KLAXON_ASSIGN_OR_RETURN(OpsItem created, CreateInTxn(txn, scope, item));
+  if (created.deduplicated) {
+    KLAXON_ASSIGN_OR_RETURN(
+        std::string id, AssociateRelatedItemInTxn(txn, scope, created.ops_item_id, association_type,
+                                                  resource_type, resource_uri));
+    return std::make_pair(std::move(created), std::move(id));
+  }
+  // The first related item of a new OpsItem: sequence 1, no duplicate, under any limit >= 1.
+  if (limits_.max_related_items_per_ops_item == 0) {
+    return LimitExceeded("RelatedItems", 0, "RelatedItemsPerOpsItem",
+                         absl::StrCat("The OpsItem ", created.ops_item_id,
+                                      " already has 0 related items, the maximum."));
+  }
+  RelatedItem related;
+  related.ops_item_id = created.ops_item_id;
+  related.association_id = NewUuid();
+  related.association_type = association_type;
+  related.resource_type = resource_type;
+  related.resource_uri = resource_uri;
+  related.created_by = scope.caller_arn;
+  related.last_modified_by = scope.caller_arn;
+  related.created_time = created.created_time;
+  related.last_modified_time = related.created_time;
+  KLAXON_RETURN_IF_ERROR(txn.Put(kRelatedTable, scope.account_id,
+                                 RelatedKey(scope, created.ops_item_id, 1),
+                                 SerializeRelatedItem(related)));
+  return std::make_pair(std::move(created), std::move(related.association_id));
+}
+
+absl::StatusOr<std::string> OpsItemService::AssociateRelatedItemInTxn(
+    storage::WriteTxn& txn, const Scope& scope, const std::string& ops_item_id,
+    const std::string& association_type, const std::string& resource_type,
+    const std::string& resource_uri) {
+  KLAXON_RETURN_IF_ERROR(ValidateAssociation(association_type, resource_type, resource_uri));
   KLAXON_ASSIGN_OR_RETURN(auto item, LoadOpsItem(txn, scope, ops_item_id));
   if (!item) return OpsItemNotFound(ops_item_id);
 

@@ -31,6 +31,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -219,6 +220,15 @@ class OpsItemService {
                                                         const std::string& association_type,
                                                         const std::string& resource_type,
                                                         const std::string& resource_uri);
+
+  // CreateInTxn, then AssociateRelatedItemInTxn on the new OpsItem, without reading back what
+  // was just written (a new OpsItem has no related items yet). When OpsCenter's dedup returns an
+  // existing OpsItem instead, the association is added to it exactly as AssociateRelatedItemInTxn
+  // would. Returns the OpsItem and the AssociationId. Errors: those of both calls.
+  absl::StatusOr<std::pair<OpsItem, std::string>> CreateAndAssociateInTxn(
+      storage::WriteTxn& txn, const Scope& scope, const NewOpsItem& item,
+      const std::string& association_type, const std::string& resource_type,
+      const std::string& resource_uri);
 
   // Same, in its own transaction. Errors: OpsItemNotFoundException (kNotFound);
   // OpsItemInvalidParameterException (unsupported AssociationType / ResourceType, empty

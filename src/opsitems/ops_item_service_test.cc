@@ -446,6 +446,58 @@ TEST_P(OpsItemServiceTest, CreateAndAssociateInOneTransaction) {
   EXPECT_EQ(r.last_modified_time, clock_.Now());
 }
 
+TEST_P(OpsItemServiceTest, CreateAndAssociateInTxnMatchesTheTwoCalls) {
+  auto run = [&](const NewOpsItem& in,
+                 const std::string& uri) -> absl::StatusOr<std::pair<OpsItem, std::string>> {
+    absl::StatusOr<std::pair<OpsItem, std::string>> out = absl::UnknownError("not run");
+    absl::Status s = store_->Write([&](storage::WriteTxn& txn) -> absl::Status {
+      out = service_.CreateAndAssociateInTxn(txn, kScope, in, "IsParentOf",
+                                             "AWS::SSMIncidents::IncidentRecord", uri);
+      return out.status();
+    });
+    if (!s.ok()) return s;
+    return out;
+  };
+  NewOpsItem in = Basic("DB down");
+  in.operational_data["/aws/dedup"] = {Dedup("k"), "SearchableString"};
+  auto first = run(in, kIncidentArn);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_FALSE(first->first.deduplicated);
+  const std::string id = first->first.ops_item_id;
+  auto related = service_.ListRelatedItems(kScope, id, {}, 0, "");
+  ASSERT_TRUE(related.ok()) << related.status();
+  ASSERT_THAT(related->items, SizeIs(1));
+  EXPECT_EQ(related->items[0].association_id, first->second);
+  EXPECT_EQ(related->items[0].resource_uri, kIncidentArn);
+  EXPECT_EQ(related->items[0].created_time, clock_.Now());
+  // A later association continues after it.
+  ASSERT_TRUE(service_
+                  .AssociateRelatedItem(kScope, id, "RelatesTo", "AWS::SSM::Document",
+                                        "arn:aws:ssm:us-east-1:111122223333:document/x")
+                  .ok());
+  related = service_.ListRelatedItems(kScope, id, {}, 0, "");
+  ASSERT_TRUE(related.ok());
+  EXPECT_THAT(related->items, SizeIs(2));
+
+  // OpsCenter dedup: the association goes to the existing OpsItem, with its usual checks.
+  const std::string other = "arn:aws:ssm-incidents::111122223333:incident-record/p/other";
+  auto second = run(in, other);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_TRUE(second->first.deduplicated);
+  EXPECT_EQ(second->first.ops_item_id, id);
+  related = service_.ListRelatedItems(kScope, id, {}, 0, "");
+  ASSERT_TRUE(related.ok());
+  EXPECT_THAT(related->items, SizeIs(3));
+  EXPECT_EQ(run(in, other).status().code(), absl::StatusCode::kAlreadyExists);
+  // The association arguments are validated before anything is created.
+  absl::Status bad = store_->Write([&](storage::WriteTxn& txn) -> absl::Status {
+    return service_
+        .CreateAndAssociateInTxn(txn, kScope, Basic(), "Owns", "AWS::SSM::Document", other)
+        .status();
+  });
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST_P(OpsItemServiceTest, AbortedTransactionLeavesNothing) {
   absl::Status s = store_->Write([&](storage::WriteTxn& txn) -> absl::Status {
     NewOpsItem in = Basic();
