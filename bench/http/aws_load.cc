@@ -1,7 +1,10 @@
 // A load generator for klaxon's AWS APIs over HTTP with SigV4, used by `make bench`.
 //
 //   aws_load --endpoint 127.0.0.1:4566 --scenario start-incident-new|start-incident-dedup
-//            [--connections 32] [--seconds 10] [--warmup 2]
+//            [--connections 32] [--seconds 10] [--warmup 2] [--client-token]
+//
+// --client-token gives every StartIncident its own clientToken, as the AWS SDKs and CLI do (they
+// generate one per call): each call then also records its token, a dedup hit included.
 //
 // Each connection is one thread with a keep-alive socket sending signed requests back to back.
 // It prints requests/s, errors and latency percentiles. Signing is implemented here independently
@@ -76,15 +79,15 @@ struct Signer {
     std::string content_type(req[http::field::content_type]);
     std::string target(req["X-Amz-Target"]);
     std::string signed_headers = "content-type;host;x-amz-date";
-    std::string canonical_headers =
-        absl::StrCat("content-type:", content_type, "\nhost:", host, "\nx-amz-date:", amz_date, "\n");
+    std::string canonical_headers = absl::StrCat("content-type:", content_type, "\nhost:", host,
+                                                 "\nx-amz-date:", amz_date, "\n");
     if (!target.empty()) {
       signed_headers += ";x-amz-target";
       absl::StrAppend(&canonical_headers, "x-amz-target:", target, "\n");
     }
-    std::string canonical = absl::StrCat(std::string(req.method_string()), "\n",
-                                         std::string(req.target()), "\n\n", canonical_headers, "\n",
-                                         signed_headers, "\n", payload_hash);
+    std::string canonical =
+        absl::StrCat(std::string(req.method_string()), "\n", std::string(req.target()), "\n\n",
+                     canonical_headers, "\n", signed_headers, "\n", payload_hash);
     std::string scope = absl::StrCat(date, "/", region, "/", service, "/aws4_request");
     std::string to_sign =
         absl::StrCat("AWS4-HMAC-SHA256\n", amz_date, "\n", scope, "\n", Sha256Hex(canonical));
@@ -108,6 +111,7 @@ struct Options {
   int connections = 32;
   double seconds = 10;
   double warmup = 2;
+  bool client_token = false;
 };
 
 class Connection {
@@ -150,16 +154,17 @@ int Run(const Options& o) {
   std::string tmpl = o.scenario == "start-incident-dedup"
                          ? R"({"title":"bench","impact":3,"dedupeString":"bench-dedup"})"
                          : R"({"title":"bench","impact":3})";
-  setup.Call("/createResponsePlan", absl::StrCat(R"({"name":")", plan, R"(","incidentTemplate":)",
-                                                 tmpl, "}"));
-  std::string body = absl::StrCat(R"({"responsePlanArn":"arn:aws:ssm-incidents::000000000000:response-plan/)",
-                                  plan, R"("})");
+  setup.Call("/createResponsePlan",
+             absl::StrCat(R"({"name":")", plan, R"(","incidentTemplate":)", tmpl, "}"));
+  std::string body = absl::StrCat(
+      R"({"responsePlanArn":"arn:aws:ssm-incidents::000000000000:response-plan/)", plan, R"("})");
   int status = setup.Call("/startIncident", body);
   if (status != 200) {
     std::cerr << "aws_load: StartIncident failed: " << status << " " << setup.last_body() << "\n";
     return 1;
   }
 
+  const int64_t start_ns = absl::ToUnixNanos(absl::Now());  // tokens unique across runs
   std::atomic<bool> measuring{false};
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> ok{0}, errors{0};
@@ -167,15 +172,21 @@ int Run(const Options& o) {
   std::vector<double> latencies;
   std::vector<std::thread> threads;
   for (int i = 0; i < o.connections; ++i) {
-    threads.emplace_back([&] {
+    threads.emplace_back([&, i] {
       try {
         Connection c(o);
         std::vector<double> local;
+        uint64_t n = 0;
         while (!stop.load()) {
           auto t0 = std::chrono::steady_clock::now();
-          int st = c.Call("/startIncident", body);
-          double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0)
-                          .count();
+          int st = c.Call("/startIncident", o.client_token
+                                                ? absl::StrCat(body.substr(0, body.size() - 1),
+                                                               R"(,"clientToken":"bench-)", i, "-",
+                                                               n++, "-", start_ns, R"("})")
+                                                : body);
+          double us =
+              std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0)
+                  .count();
           if (!measuring.load()) continue;
           if (st == 200) {
             ok.fetch_add(1);
@@ -205,12 +216,12 @@ int Run(const Options& o) {
     if (latencies.empty()) return 0.0;
     return latencies[std::min(latencies.size() - 1, static_cast<size_t>(p * latencies.size()))];
   };
-  std::printf("scenario=%s connections=%d seconds=%.1f ok=%llu errors=%llu rate=%.0f/s "
-              "p50=%.2fms p99=%.2fms p999=%.2fms\n",
-              o.scenario.c_str(), o.connections, elapsed,
-              static_cast<unsigned long long>(ok.load()),
-              static_cast<unsigned long long>(errors.load()), ok.load() / elapsed,
-              pct(0.50) / 1000, pct(0.99) / 1000, pct(0.999) / 1000);
+  std::printf(
+      "scenario=%s client_token=%d connections=%d seconds=%.1f ok=%llu errors=%llu rate=%.0f/s "
+      "p50=%.2fms p99=%.2fms p999=%.2fms\n",
+      o.scenario.c_str(), o.client_token, o.connections, elapsed,
+      static_cast<unsigned long long>(ok.load()), static_cast<unsigned long long>(errors.load()),
+      ok.load() / elapsed, pct(0.50) / 1000, pct(0.99) / 1000, pct(0.999) / 1000);
   return errors.load() == 0 ? 0 : 1;
 }
 
@@ -218,8 +229,18 @@ int Run(const Options& o) {
 
 int main(int argc, char** argv) {
   Options o;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string flag = argv[i], value = argv[i + 1];
+  for (int i = 1; i < argc; i += 2) {
+    std::string flag = argv[i];
+    if (flag == "--client-token") {
+      o.client_token = true;
+      --i;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      std::cerr << "aws_load: " << flag << " needs a value\n";
+      return 2;
+    }
+    std::string value = argv[i + 1];
     if (flag == "--endpoint") {
       auto colon = value.rfind(':');
       o.host = value.substr(0, colon);
