@@ -201,7 +201,15 @@ absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
   // from a read snapshot, without a write transaction. The snapshot includes every write
   // acknowledged before this call, so the answer is what the write path would have given at that
   // point. Anything else, errors included, takes the write path below.
-  if (!request.client_token || request.client_token->empty()) {
+  // Skipped without a read when the plan, as last seen, has no dedupeString and the request no
+  // dedupe key: such a start gets a generated key and never deduplicates.
+  const bool may_dedup = [&] {
+    if (request.dedupe_key && !request.dedupe_key->empty()) return true;
+    auto seen = internal::PeekCachedResponsePlan(scope, request.response_plan_arn);
+    return seen == nullptr || (seen->incident_template.dedupe_string &&
+                               !seen->incident_template.dedupe_string->empty());
+  }();
+  if (may_dedup && (!request.client_token || request.client_token->empty())) {
     std::optional<StartIncidentResult> absorbed;
     absl::Status read = store_.Read([&](storage::ReadTxn& txn) -> absl::Status {
       KLAXON_RETURN_IF_ERROR(internal::RequireActiveReplicationSetShared(txn, scope).status());
