@@ -227,6 +227,35 @@ class DispatcherTest : public ::testing::Test {
   std::unique_ptr<Dispatcher> dispatcher_;
 };
 
+TEST_F(DispatcherTest, RouteKeyNamesTheOperation) {
+  auto key = [&](std::string method, std::string target,
+                 std::vector<std::pair<std::string, std::string>> headers, std::string body = "") {
+    HttpRequest r;
+    r.method = std::move(method);
+    r.target = std::move(target);
+    r.headers = std::move(headers);
+    r.body = std::move(body);
+    return dispatcher().RouteKey(r);
+  };
+  // JSON protocols: X-Amz-Target.
+  EXPECT_EQ(key("POST", "/", {{"X-Amz-Target", "AWSEvents.PutEvents"}}, "{\"a\":1}"),
+            key("POST", "/", {{"x-amz-target", "AWSEvents.PutEvents"}}, "{}"));
+  EXPECT_NE(key("POST", "/", {{"X-Amz-Target", "AWSEvents.PutEvents"}}),
+            key("POST", "/", {{"X-Amz-Target", "AWSEvents.PutRule"}}));
+  // rest-json: method and first path segment (labels and query do not matter).
+  EXPECT_EQ(key("POST", "/tags/arn%3Aa", {}), key("POST", "/tags/arn%3Ab?x=1", {}));
+  EXPECT_NE(key("POST", "/tags/arn%3Aa", {}), key("DELETE", "/tags/arn%3Aa", {}));
+  EXPECT_NE(key("POST", "/startIncident", {}), key("POST", "/getIncidentRecord", {}));
+  // RPC v2 CBOR: the whole path.
+  EXPECT_NE(key("POST", "/service/S/operation/PutMetricData", {}),
+            key("POST", "/service/S/operation/GetMetricData", {}));
+  // query: the form body's Action.
+  EXPECT_EQ(key("POST", "/", {}, "Action=PutMetricData&Version=2010-08-01"),
+            key("POST", "/", {}, "Version=2010-08-01&Action=PutMetricData&Namespace=x"));
+  EXPECT_NE(key("POST", "/", {}, "Action=PutMetricData"),
+            key("POST", "/", {}, "Action=DescribeAlarms"));
+}
+
 TEST_F(DispatcherTest, RestJsonSuccess) {
   HttpResponse r = Rest("POST", "/startIncident",
                         std::string(R"({"responsePlanArn":")") + kPlanArn + R"(","impact":2})");
