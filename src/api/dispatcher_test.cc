@@ -7,11 +7,11 @@
 #include <stdexcept>
 #include <string>
 
-#include "absl/synchronization/mutex.h"
 #include "api/http/server.h"
 #include "api/protocol/wire_text.h"
 #include "boost/json/parse.hpp"
 #include "boost/json/serialize.hpp"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -133,16 +133,16 @@ class FakeServices {
 
   // The last input and context of `operation` ("" if never called).
   std::string LastInput(const std::string& operation) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto it = inputs_.find(operation);
     return it == inputs_.end() ? "" : it->second;
   }
   CallContext LastContext(const std::string& operation) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return contexts_[operation];
   }
   int calls() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return calls_;
   }
 
@@ -152,7 +152,7 @@ class FakeServices {
            std::function<Result(const json::object&)> fn) {
     table.Add(service, op, [this, op, fn](const CallContext& ctx, const json::object& in) {
       {
-        absl::MutexLock lock(&mu_);
+        MutexLock lock(&mu_);
         inputs_[op] = json::serialize(in);
         contexts_[op] = ctx;
         ++calls_;
@@ -161,7 +161,7 @@ class FakeServices {
     });
   }
 
-  absl::Mutex mu_;
+  Mutex mu_;
   std::map<std::string, std::string> inputs_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, CallContext> contexts_ ABSL_GUARDED_BY(mu_);
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
