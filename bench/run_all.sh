@@ -22,15 +22,36 @@ $B/bench/http/aws_load --endpoint 127.0.0.1:$port --scenario start-incident-new 
 echo "## StartIncident (dedup hits), 32 connections"
 $B/bench/http/aws_load --endpoint 127.0.0.1:$port --scenario start-incident-dedup \
   --connections 32 --seconds "$SECONDS_PER_RUN"
+echo "## StartIncident (new incidents), 32 connections, a fresh clientToken per call (as the SDKs send)"
+$B/bench/http/aws_load --endpoint 127.0.0.1:$port --scenario start-incident-new --client-token \
+  --connections 32 --seconds "$SECONDS_PER_RUN"
+echo "## StartIncident (dedup hits), 32 connections, a fresh clientToken per call"
+$B/bench/http/aws_load --endpoint 127.0.0.1:$port --scenario start-incident-dedup --client-token \
+  --connections 32 --seconds "$SECONDS_PER_RUN"
 kill $pid; wait $pid || true
 
 # --- Module benchmarks (Google Benchmark) ---
 for b in $B/bench/storage/store_bench; do
   if [ -x "$b" ]; then echo "## $(basename "$b")"; "$b" --benchmark_min_time=1; fi
 done
+if [ -x $B/bench/storage/incident_bench ]; then
+  for scenario in new dedup; do
+    echo "## incident_bench: IncidentService::Start on SQLite without HTTP ($scenario)"
+    $B/bench/storage/incident_bench --scenario $scenario --threads 32 --seconds "$SECONDS_PER_RUN"
+  done
+fi
+# CityLots: the data comes from the shared generator next to the repository (213,068 events).
+CITYLOTS=build/citylots/citylots2.json.gz
 if [ -x $B/bench/pattern/pattern_citylots ]; then
-  echo "## pattern_citylots"
-  bash bench/pattern/run.sh 2>/dev/null || $B/bench/pattern/pattern_citylots
+  if [ ! -f $CITYLOTS ] && [ -f ../shared/bench/gen_citylots.py ]; then
+    python3 ../shared/bench/gen_citylots.py 213068 build/citylots
+  fi
+  if [ -f $CITYLOTS ]; then
+    echo "## pattern_citylots (median and best of 3 runs)"
+    python3 bench/pattern/best_of.py 3 -- $CITYLOTS ../shared/bench/citylots-rules.json 3
+  else
+    echo "## pattern_citylots: skipped (no ../shared/bench/gen_citylots.py to make the data)"
+  fi
 fi
 if [ -x $B/bench/alarms/alarms_bench ]; then
   echo "## alarms_bench (CloudWatch)"
