@@ -19,8 +19,11 @@ port=$(cat "$data/port")
 echo "## StartIncident (new incidents), 32 connections"
 $B/bench/http/aws_load --endpoint 127.0.0.1:$port --scenario start-incident-new \
   --connections 32 --seconds "$SECONDS_PER_RUN"
-echo "## StartIncident (dedup hits), 32 connections"
+echo "## StartIncident (dedup hits into one incident whose timeline is full: the storm case), 32 connections"
 $B/bench/http/aws_load --endpoint 127.0.0.1:$port --scenario start-incident-dedup \
+  --connections 32 --seconds "$SECONDS_PER_RUN"
+echo "## StartIncident (dedup hits that record their timeline event), 32 connections, 256 open incidents"
+$B/bench/http/aws_load --endpoint 127.0.0.1:$port --scenario start-incident-dedup-recorded \
   --connections 32 --seconds "$SECONDS_PER_RUN"
 echo "## StartIncident (new incidents), 32 connections, a fresh clientToken per call (as the SDKs send)"
 $B/bench/http/aws_load --endpoint 127.0.0.1:$port --scenario start-incident-new --client-token \

@@ -1,6 +1,7 @@
 // A load generator for klaxon's AWS APIs over HTTP with SigV4, used by `make bench`.
 //
-//   aws_load --endpoint 127.0.0.1:4566 --scenario start-incident-new|start-incident-dedup
+//   aws_load --endpoint 127.0.0.1:4566
+//       --scenario start-incident-new|start-incident-dedup|start-incident-dedup-recorded
 //            [--connections 32] [--seconds 10] [--warmup 2] [--client-token]
 //
 // --client-token gives every StartIncident its own clientToken, as the AWS SDKs and CLI do (they
@@ -150,18 +151,41 @@ class Connection {
 int Run(const Options& o) {
   Connection setup(o);
   setup.Call("/createReplicationSet", R"({"regions":{"us-east-1":{}}})");  // 409 if it exists
-  std::string plan = o.scenario == "start-incident-dedup" ? "bench-dedup" : "bench-new";
-  std::string tmpl = o.scenario == "start-incident-dedup"
-                         ? R"({"title":"bench","impact":3,"dedupeString":"bench-dedup"})"
-                         : R"({"title":"bench","impact":3})";
-  setup.Call("/createResponsePlan",
-             absl::StrCat(R"({"name":")", plan, R"(","incidentTemplate":)", tmpl, "}"));
-  std::string body = absl::StrCat(
-      R"({"responsePlanArn":"arn:aws:ssm-incidents::000000000000:response-plan/)", plan, R"("})");
-  int status = setup.Call("/startIncident", body);
-  if (status != 200) {
-    std::cerr << "aws_load: StartIncident failed: " << status << " " << setup.last_body() << "\n";
-    return 1;
+  // start-incident-dedup: every call hits one open incident, whose 1,000-event timeline fills
+  // within the warm-up, after which a hit writes nothing (the storm case). Recorded dedup hits
+  // (each adds its "SSM Incident Trigger" timeline event, a durable write) rotate over
+  // kRecordedPlans open incidents, so that no timeline fills during a run.
+  constexpr int kRecordedPlans = 256;
+  std::vector<std::string> bodies;
+  auto add_plan = [&](const std::string& plan, const std::string& tmpl) -> bool {
+    setup.Call("/createResponsePlan",
+               absl::StrCat(R"({"name":")", plan, R"(","incidentTemplate":)", tmpl, "}"));
+    bodies.push_back(
+        absl::StrCat(R"({"responsePlanArn":"arn:aws:ssm-incidents::000000000000:response-plan/)",
+                     plan, R"("})"));
+    int status = setup.Call("/startIncident", bodies.back());
+    if (status != 200) {
+      std::cerr << "aws_load: StartIncident failed: " << status << " " << setup.last_body() << "\n";
+      return false;
+    }
+    return true;
+  };
+  if (o.scenario == "start-incident-dedup") {
+    if (!add_plan("bench-dedup", R"({"title":"bench","impact":3,"dedupeString":"bench-dedup"})"))
+      return 1;
+  } else if (o.scenario == "start-incident-dedup-recorded") {
+    const int64_t run = absl::ToUnixSeconds(absl::Now());
+    for (int k = 0; k < kRecordedPlans; ++k) {
+      std::string name = absl::StrCat("bench-rec-", run, "-", k);
+      if (!add_plan(name,
+                    absl::StrCat(R"({"title":"bench","impact":3,"dedupeString":")", name, R"("})")))
+        return 1;
+    }
+  } else if (o.scenario == "start-incident-new") {
+    if (!add_plan("bench-new", R"({"title":"bench","impact":3})")) return 1;
+  } else {
+    std::cerr << "aws_load: unknown scenario " << o.scenario << "\n";
+    return 2;
   }
 
   const int64_t start_ns = absl::ToUnixNanos(absl::Now());  // tokens unique across runs
@@ -177,7 +201,9 @@ int Run(const Options& o) {
         Connection c(o);
         std::vector<double> local;
         uint64_t n = 0;
+        size_t next = static_cast<size_t>(i);
         while (!stop.load()) {
+          const std::string& body = bodies[next++ % bodies.size()];
           auto t0 = std::chrono::steady_clock::now();
           int st = c.Call("/startIncident", o.client_token
                                                 ? absl::StrCat(body.substr(0, body.size() - 1),
