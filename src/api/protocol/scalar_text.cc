@@ -70,7 +70,8 @@ std::string ScalarToText(const json::value& v, const model::Shape& shape, Timest
 }
 
 void AppendXmlEscaped(std::string_view in, std::string* out) {
-  for (char c : in) {
+  for (size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
     switch (c) {
       case '<':
         *out += "&lt;";
@@ -89,6 +90,17 @@ void AppendXmlEscaped(std::string_view in, std::string* out) {
         break;
       case '\r':
         *out += "&#13;";
+        break;
+      case '\xEF':
+        // U+FFFE and U+FFFF (EF BF BE / EF BF BF) are not XML characters either: a parser
+        // rejects the whole document, so they become U+FFFD like the C0 controls below.
+        if (i + 2 < in.size() && in[i + 1] == '\xBF' &&
+            (in[i + 2] == '\xBE' || in[i + 2] == '\xBF')) {
+          *out += "\xEF\xBF\xBD";
+          i += 2;
+        } else {
+          *out += c;
+        }
         break;
       default:
         if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n') {

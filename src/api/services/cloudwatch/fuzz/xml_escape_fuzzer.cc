@@ -151,10 +151,9 @@ const klaxon::api::model::ServiceModel& Cloudwatch() {
   return *service;
 }
 
-// Known issue, reported to api/protocol's owner: AppendXmlEscaped (scalar_text.cc) writes U+FFFE
-// and U+FFFF (EF BF BE / EF BF BF) as they are, and XML 1.0 parsers refuse them. Until it maps
-// them to U+FFFD, texts holding them are skipped here; set to false once fixed.
-constexpr bool kSkipNoncharacters = true;
+// This fuzzer found that AppendXmlEscaped (scalar_text.cc) wrote U+FFFE and U+FFFF as they are,
+// which XML 1.0 parsers refuse; it now maps them to U+FFFD. Set to true to skip such texts.
+constexpr bool kSkipNoncharacters = false;
 
 bool HasNoncharacter(std::string_view s) {
   return s.find("\xEF\xBF\xBE") != std::string_view::npos ||
