@@ -5,7 +5,8 @@
 // and history retention.
 //
 // The evaluation tick is 10 s (high-resolution alarms are evaluated every 10 s, others once per
-// minute boundary). KLAXON_CLOUDWATCH_EVALUATION_INTERVAL_MS=<ms> makes the scheduler tick that
+// minute boundary). The config key cloudwatch.evaluation_interval_ms (or the environment variable
+// KLAXON_CLOUDWATCH_EVALUATION_INTERVAL_MS, which takes precedence) makes the scheduler tick that
 // often and re-evaluate an alarm as soon as data of its metrics arrives (so that datapoints sent
 // for past periods count at once) — meant for tests and demos.
 
@@ -87,12 +88,16 @@ absl::StatusOr<std::unique_ptr<Component>> MakeCloudWatchComponent(NodeContext& 
   }
 
   alarms::SchedulerOptions scheduler_options;
+  int64_t interval = context.config.cloudwatch_evaluation_interval_ms;
   if (const char* ms = std::getenv("KLAXON_CLOUDWATCH_EVALUATION_INTERVAL_MS")) {
-    int64_t interval = 0;
-    if (absl::SimpleAtoi(ms, &interval) && interval > 0) {
-      scheduler_options.tick_interval = absl::Milliseconds(interval);
-      scheduler_options.evaluate_on_new_data = true;
+    if (!absl::SimpleAtoi(ms, &interval) || interval < 0) {
+      return absl::InvalidArgumentError(
+          "KLAXON_CLOUDWATCH_EVALUATION_INTERVAL_MS must be a number of milliseconds >= 0");
     }
+  }
+  if (interval > 0) {
+    scheduler_options.tick_interval = absl::Milliseconds(interval);
+    scheduler_options.evaluate_on_new_data = true;
   }
   auto scheduler =
       std::make_unique<alarms::AlarmScheduler>(*alarms, *metrics, context.clock, scheduler_options);

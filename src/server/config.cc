@@ -30,7 +30,7 @@ absl::Status ParseConfig(const YAML::Node& root, Config& config) {
       CheckKeys(root, "config",
                 {"listen", "data", "region", "accounts", "io_threads", "worker_threads",
                  "inline_handlers", "max_body_bytes", "header_timeout_seconds",
-                 "idle_timeout_seconds", "throttle", "limits", "log_level"});
+                 "idle_timeout_seconds", "throttle", "limits", "cloudwatch", "log_level"});
   if (!s.ok()) return s;
   if (root["listen"]) {
     s = SetListen(root["listen"].as<std::string>(), config);
@@ -54,6 +54,13 @@ absl::Status ParseConfig(const YAML::Node& root, Config& config) {
     if (!s.ok()) return s;
     if (t["rate"]) config.throttle_rate = t["rate"].as<double>();
     if (t["burst"]) config.throttle_burst = t["burst"].as<double>();
+  }
+  if (const auto& c = root["cloudwatch"]) {
+    s = CheckKeys(c, "cloudwatch", {"evaluation_interval_ms"});
+    if (!s.ok()) return s;
+    if (c["evaluation_interval_ms"]) {
+      config.cloudwatch_evaluation_interval_ms = c["evaluation_interval_ms"].as<int>();
+    }
   }
   if (const auto& l = root["limits"]) {
     s = CheckKeys(l, "limits",
@@ -179,6 +186,9 @@ absl::Status FinalizeConfig(Config& config) {
   }
   if (!RE2::FullMatch(config.region, "[a-z]{2}(-[a-z]+)+-[0-9]")) {
     return Invalid(absl::StrCat("region: '", config.region, "' is not a Region name"));
+  }
+  if (config.cloudwatch_evaluation_interval_ms < 0) {
+    return Invalid("cloudwatch.evaluation_interval_ms must be at least 0");
   }
   if (config.io_threads < 1 || config.worker_threads < 0) {
     return Invalid("io_threads must be at least 1 and worker_threads at least 0");

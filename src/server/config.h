@@ -57,6 +57,12 @@ struct Config {
 
   IncidentLimits limits;
 
+  // CloudWatch alarm evaluation. 0 (the default): AWS's cadence (every 10 s for high-resolution
+  // alarms, once per minute boundary for the others). Above 0: the scheduler ticks that often
+  // and re-evaluates an alarm as soon as data of its metrics arrives (tests and demos). The
+  // environment variable KLAXON_CLOUDWATCH_EVALUATION_INTERVAL_MS, when set, takes precedence.
+  int cloudwatch_evaluation_interval_ms = 0;
+
   std::string port_file;  // if set, the bound port is written there once listening
   std::string log_level = "info";
 };

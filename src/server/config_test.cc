@@ -88,5 +88,30 @@ TEST(Config, RejectsUnknownKeysAndBadAccounts) {
   EXPECT_FALSE(FinalizeConfig(bad).ok());
 }
 
+TEST(Config, CloudWatchEvaluationInterval) {
+  Config defaults;
+  EXPECT_EQ(defaults.cloudwatch_evaluation_interval_ms, 0);  // AWS's cadence
+
+  std::string path = WriteTemp("cloudwatch:\n  evaluation_interval_ms: 200\n");
+  Config config;
+  ASSERT_TRUE(LoadConfigFile(path, config).ok());
+  ASSERT_TRUE(FinalizeConfig(config).ok());
+  EXPECT_EQ(config.cloudwatch_evaluation_interval_ms, 200);
+  std::remove(path.c_str());
+
+  path = WriteTemp("cloudwatch:\n  evaluation_intervl_ms: 200\n");
+  absl::Status s = LoadConfigFile(path, config);
+  EXPECT_NE(std::string(s.message()).find("cloudwatch: unknown key 'evaluation_intervl_ms'"),
+            std::string::npos)
+      << s;
+  std::remove(path.c_str());
+
+  Config negative;
+  negative.cloudwatch_evaluation_interval_ms = -1;
+  s = FinalizeConfig(negative);
+  EXPECT_NE(std::string(s.message()).find("cloudwatch.evaluation_interval_ms"), std::string::npos)
+      << s;
+}
+
 }  // namespace
 }  // namespace klaxon::server
