@@ -179,6 +179,14 @@ TEST_F(AlarmIncidentTest, AlarmIncidentDedupResolveNewIncident) {
   EXPECT_EQ(raw.at("detail-type"), "CloudWatch Alarm State Change");
   EXPECT_EQ(raw.at("source"), "aws.cloudwatch");
   EXPECT_EQ(raw.at("resources").at(0).as_string(), alarm_arn);
+  // One event: the copy EventBridge got has the rawData's id.
+  bool published = false;
+  for (const auto& e : events_.events()) {
+    if (e.detail_type == "CloudWatch Alarm State Change" && e.id == raw.at("id").as_string()) {
+      published = true;
+    }
+  }
+  EXPECT_TRUE(published) << raw.at("id");
   EXPECT_EQ(raw.at("detail").at("state").at("value"), "ALARM");
   EXPECT_THAT(std::string(raw.at("detail").at("state").at("reason").as_string()),
               HasSubstr("Threshold Crossed: 2 out of the last 3 datapoints"));

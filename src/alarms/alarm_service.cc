@@ -306,9 +306,11 @@ absl::Status AlarmService::WriteHistoryInTxn(storage::WriteTxn& txn, const std::
 
 absl::Status AlarmService::PublishInTxn(storage::WriteTxn& txn, const std::string& account,
                                         const std::string& arn, const char* detail_type,
-                                        const std::string& detail_json, absl::Time time) const {
+                                        const std::string& detail_json, absl::Time time,
+                                        std::string event_id) const {
   if (deps_.events == nullptr) return absl::OkStatus();
   events::ServiceEvent event;
+  event.id = std::move(event_id);
   event.account_id = account;
   event.region = options_.region;
   event.source = kCloudWatchSource;
@@ -596,7 +598,8 @@ absl::StatusOr<AnyAlarm> AlarmService::TransitionInTxn(
   json::object detail = StateChangeDetail(next, previous_state, new_state);
   const std::string event_id = NewUuid();
   KLAXON_RETURN_IF_ERROR(
-      PublishInTxn(txn, account, c.arn, kStateChangeDetailType, SerializeJson(detail), now));
+      PublishInTxn(txn, account, c.arn, kStateChangeDetailType, SerializeJson(detail), now,
+                   event_id));  // the same id as the incident's rawData below, as on AWS
   if (!act) return next;
   // The event as EventBridge would deliver it: the incident's rawData.
   std::string raw =

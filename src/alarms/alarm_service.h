@@ -230,9 +230,11 @@ class AlarmService {
   absl::Status ValidateMetricAlarm(const Scope& scope, const MetricAlarm& alarm) const;
   absl::Status WriteHistoryInTxn(storage::WriteTxn& txn, const std::string& account,
                                  const AlarmHistoryItem& item, const std::string& uniq) const;
+  // `event_id` empty: the bus generates the envelope id.
   absl::Status PublishInTxn(storage::WriteTxn& txn, const std::string& account,
                             const std::string& arn, const char* detail_type,
-                            const std::string& detail_json, absl::Time time) const;
+                            const std::string& detail_json, absl::Time time,
+                            std::string event_id = "") const;
   // Writes a configuration (create/update/delete) with history and event.
   absl::Status WriteConfiguration(const Scope& scope, const AnyAlarm* previous,
                                   const AnyAlarm* next) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);

@@ -16,6 +16,7 @@ namespace klaxon::events {
 
 // One event as a service emits it; the bus builds the envelope (version, id, account, region).
 struct ServiceEvent {
+  std::string id;  // the envelope's id; empty: the bus generates one
   std::string account_id;
   std::string region;
   std::string source;       // "aws.cloudwatch"

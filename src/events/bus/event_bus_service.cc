@@ -1166,7 +1166,7 @@ absl::Status EventBusService::PublishInTxn(storage::WriteTxn& txn, const Service
   if (!bus) return absl::OkStatus();
   KLAXON_ASSIGN_OR_RETURN(std::string detail,
                           NormalizeDetail(event.detail_json.empty() ? "{}" : event.detail_json));
-  const std::string id = NewUuid();
+  const std::string id = event.id.empty() ? NewUuid() : event.id;
   const absl::Time now = clock_.Now();
   const absl::Time time = event.time == absl::Time() ? now : event.time;
   std::string envelope =

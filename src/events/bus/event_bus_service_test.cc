@@ -414,6 +414,7 @@ TEST_F(EventBusServiceTest, ServiceEventsArePublishedInTheCallersTransaction) {
   e.detail_json = R"({"alarmName":"cpu","state":{"value":"ALARM"}})";
   e.resources = {"arn:aws:cloudwatch:us-east-1:111122223333:alarm:cpu"};
   e.time = clock_.Now();
+  e.id = "4b2ac5a8-0f4e-4d6c-9d63-3d8f4c1f5e20";  // the service's own id is kept
   // Rolled back with the caller: nothing queued.
   absl::Status s = store_.Write([&](storage::WriteTxn& txn) -> absl::Status {
     KLAXON_RETURN_IF_ERROR(buses_->PublishInTxn(txn, e));
@@ -427,6 +428,7 @@ TEST_F(EventBusServiceTest, ServiceEventsArePublishedInTheCallersTransaction) {
   ASSERT_THAT(pending, SizeIs(1));
   EXPECT_THAT(pending[0].entry.payload, HasSubstr(R"("source":"aws.cloudwatch")"));
   EXPECT_THAT(pending[0].entry.payload, HasSubstr(R"("detail":{"alarmName":"cpu")"));
+  EXPECT_THAT(pending[0].entry.payload, HasSubstr(e.id));
 }
 
 // --- Partner event sources -------------------------------------------------------------------
