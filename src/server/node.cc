@@ -78,7 +78,10 @@ class NodeImpl final : public Node {
                       absl::StrCat("arn:aws:iam::", account.id, ":", key.principal)}));
       }
     }
-    authenticator_ = std::make_unique<api::SigV4Authenticator>(std::move(keys), clock_);
+    api::SigV4Options sigv4_options;
+    sigv4_options.region = config_.region;  // a credential for another Region is refused
+    authenticator_ =
+        std::make_unique<api::SigV4Authenticator>(std::move(keys), clock_, sigv4_options);
     KLAXON_ASSIGN_OR_RETURN(models_, api::model::ModelRegistry::LoadEmbedded());
     api::DispatcherOptions dispatcher_options;
     dispatcher_options.throttle_rate = config_.throttle_rate;

@@ -659,6 +659,11 @@ absl::StatusOr<Caller> SigV4Authenticator::Authenticate(const HttpRequest& reque
                    [](const std::string& n) { return n == "host" || n == ":authority"; })) {
     return Incomplete("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
   }
+  if (!options_.region.empty() && auth.region != options_.region) {
+    return InvalidSignature(absl::StrCat("Credential should be scoped to a valid region, not '",
+                                         auth.region, "'. This endpoint serves '", options_.region,
+                                         "'."));
+  }
 
   std::shared_ptr<const KeyStore> keys;
   {

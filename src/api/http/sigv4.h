@@ -158,6 +158,10 @@ struct SigV4Options {
   // Accept `x-amz-content-sha256: UNSIGNED-PAYLOAD` (the body is then not covered by the
   // signature). botocore and the JS SDK never send it for the services we emulate.
   bool allow_unsigned_payload = true;
+  // The Region this server is. When set, a credential scoped to another Region is refused
+  // (InvalidSignatureException), as an AWS regional endpoint does: a client configured for the
+  // wrong Region gets an error instead of writing into a Region this node does not serve.
+  std::string region;
   // Append the canonical request and string to sign we computed to InvalidSignatureException
   // messages, as several AWS services do: invaluable to debug a client, reveals no secret.
   bool explain_signature_mismatch = true;
@@ -174,7 +178,8 @@ struct SigV4Options {
 //  - UnrecognizedClientException: unknown access key id.
 //  - InvalidSignatureException: wrong signature, credential date not matching X-Amz-Date, request
 //    outside the clock-skew window ("Signature expired: ..." / "Signature not yet current: ..."),
-//    expired presigned request, payload hash mismatch.
+//    expired presigned request, payload hash mismatch, a credential scoped to another Region
+//    than SigV4Options::region.
 class SigV4Authenticator final : public Authenticator {
  public:
   SigV4Authenticator(KeyStore keys, const Clock& clock, SigV4Options options = {});

@@ -482,6 +482,24 @@ TEST_F(SigV4AuthTest, ContentSha256Header) {
   EXPECT_EQ(TypeOf(auth_.Authenticate(request).status()), "InvalidSignatureException");
 }
 
+TEST_F(SigV4AuthTest, CredentialScopedToAnotherRegion) {
+  SigV4Options options;
+  options.region = "us-east-1";
+  SigV4Authenticator regional(ExampleKeys(), clock_, options);
+  EXPECT_TRUE(regional.Authenticate(Signed(clock_.Now())).ok());
+
+  HttpRequest request = Signed(clock_.Now());
+  sigv4::SignRequest(request, {kAkid, kSecret, "111122223333", ""}, "eu-west-1", "ssm-incidents",
+                     clock_.Now());
+  absl::Status status = regional.Authenticate(request).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(TypeOf(status), "InvalidSignatureException");
+  EXPECT_THAT(std::string(status.message()),
+              StartsWith("Credential should be scoped to a valid region, not 'eu-west-1'."));
+  // Without a configured Region (tests, tools) any Region is accepted.
+  EXPECT_TRUE(auth_.Authenticate(request).ok());
+}
+
 TEST_F(SigV4AuthTest, ReplaceKeys) {
   HttpRequest request = Signed(clock_.Now());
   ASSERT_TRUE(auth_.Authenticate(request).ok());
