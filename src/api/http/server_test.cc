@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -165,7 +166,11 @@ class TestHandler : public RequestHandler {
     if (absl::StartsWith(request.target, "/slow")) {
       in_slow_.fetch_add(1);
       if (!notified_.exchange(true)) started_.Notify();
-      std::this_thread::sleep_for(std::chrono::milliseconds(slow_ms_.load()));
+      {
+        // Blocks (as on a commit) for slow_ms, or until Release().
+        std::unique_lock<std::mutex> lock(gate_mu_);
+        gate_.wait_for(lock, std::chrono::milliseconds(slow_ms_.load()), [&] { return released_; });
+      }
       in_slow_.fetch_sub(1);
     }
     HttpResponse response;
@@ -190,6 +195,14 @@ class TestHandler : public RequestHandler {
   }
   void set_slow_ms(int ms) { slow_ms_.store(ms); }
   absl::Notification& started() { return started_; }
+  // Slow handlers now running.
+  int in_slow() const { return in_slow_.load(); }
+  // Ends the wait of every slow handler, present and future.
+  void Release() {
+    std::lock_guard<std::mutex> lock(gate_mu_);
+    released_ = true;
+    gate_.notify_all();
+  }
 
  private:
   std::atomic<int> calls_{0};
@@ -199,6 +212,9 @@ class TestHandler : public RequestHandler {
   absl::Notification started_;
   std::mutex mu_;     // std::mutex: visible to TSan (Debian's absl is not instrumented)
   HttpRequest last_;  // guarded by mu_
+  std::mutex gate_mu_;
+  std::condition_variable gate_;
+  bool released_ = false;  // guarded by gate_mu_
 };
 
 class HttpServerTest : public ::testing::Test {
@@ -520,25 +536,30 @@ TEST_F(HttpServerTest, HandlersRunOffTheIoThreads) {
   options.io_threads = 1;
   options.worker_threads = 8;
   StartServer(options);
-  handler_.set_slow_ms(400);
+  handler_.set_slow_ms(60000);  // each holds its thread until Release()
   std::vector<std::unique_ptr<RawClient>> clients;
-  auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 6; ++i) {
     clients.push_back(std::make_unique<RawClient>(port()));
     clients.back()->Send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
   }
-  // While the handlers block, the I/O thread still answers.
+  // All six block at once (the pool runs them side by side)...
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (handler_.in_slow() < 6 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(handler_.in_slow(), 6);
+  // ...and while they block, the I/O thread still answers.
   RawClient health(port());
   health.Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
-  auto h = health.Read();
+  auto h = health.Read(std::chrono::seconds(30));
   ASSERT_TRUE(h);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(300));
+  EXPECT_EQ(handler_.in_slow(), 6);
+  handler_.Release();
   for (auto& c : clients) {
-    auto response = c->Read();
+    auto response = c->Read(std::chrono::seconds(30));
     ASSERT_TRUE(response);
     EXPECT_EQ(response->status, 200);
   }
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1500));
 }
 
 TEST_F(HttpServerTest, NonBlockingHandlersRunInlineOnTheIoThreads) {
@@ -553,7 +574,8 @@ TEST_F(HttpServerTest, NonBlockingHandlersRunInlineOnTheIoThreads) {
   HttpServerStats stats = server_->stats();
   EXPECT_EQ(stats.inline_requests, 20u);
   EXPECT_EQ(stats.pooled_requests, 0u);
-  EXPECT_EQ(stats.handoffs, 0u);
+  // No hand-off is asserted: a handler preempted for longer than the stall timeout on a loaded
+  // machine (sanitizers, parallel tests) is handed off, which is correct behaviour.
 }
 
 TEST_F(HttpServerTest, BlockingKindsMoveOffTheIoThreads) {
@@ -589,23 +611,26 @@ TEST_F(HttpServerTest, StalledInlineHandlerIsHandedOff) {
   options.worker_threads = 0;  // everything inline: only the stall watchdog protects others
   options.stall_timeout = absl::Milliseconds(20);
   StartServer(options);
-  handler_.set_slow_ms(600);
+  handler_.set_slow_ms(60000);  // holds its I/O thread until Release()
   RawClient slow(port());
   RawClient other(port());  // same (only) io_context
   slow.Send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(handler_.started().WaitForNotificationWithTimeout(absl::Seconds(5)));
-  auto start = std::chrono::steady_clock::now();
+  // The other connection is served while the slow handler still holds the I/O thread (no timing:
+  // without the hand-off these reads would wait for Release()).
   for (int i = 0; i < 5; ++i) {
     other.Send(kGet);
-    auto response = other.Read();
+    auto response = other.Read(std::chrono::seconds(30));
     ASSERT_TRUE(response);
     EXPECT_EQ(response->status, 200);
   }
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(400));
-  auto response = slow.Read(std::chrono::seconds(5));
+  EXPECT_EQ(handler_.in_slow(), 1);
+  handler_.Release();
+  auto response = slow.Read(std::chrono::seconds(30));
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 200);
-  EXPECT_EQ(server_->stats().handoffs, 1u);
+  // At least the slow handler's thread was handed off (a preempted fast handler may add one).
+  EXPECT_GE(server_->stats().handoffs, 1u);
   // The thread that was stuck parks as a spare; the connection keeps working afterwards.
   handler_.set_slow_ms(1);
   slow.Send(kGet);
