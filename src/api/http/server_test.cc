@@ -563,6 +563,13 @@ TEST_F(HttpServerTest, HandlersRunOffTheIoThreads) {
 }
 
 TEST_F(HttpServerTest, NonBlockingHandlersRunInlineOnTheIoThreads) {
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+  // Under TSan a trivial handler often sleeps on the sanitizer runtime's own locks, so the server
+  // rightly learns its kind as blocking; the verdict is checked in the other builds.
+  GTEST_SKIP() << "the handler blocks inside TSan's runtime";
+#endif
+#endif
   StartServer();
   RawClient client(port());
   for (int i = 0; i < 20; ++i) {
