@@ -59,7 +59,7 @@ test-asan: deps
 test-tsan: deps
 	@cmake --preset tsan >/dev/null
 	@cmake --build build/tsan -j $(JOBS)
-	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/scripts/tsan.supp" \
 	  ctest --test-dir build/tsan --output-on-failure -j $(JOBS) --timeout 900 -LE "slow|clients"
 
 # The fuzzers are built in the ASan tree (libFuzzer + ASan + UBSan); this runs only them.
