@@ -203,13 +203,24 @@ absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
   // point. Anything else, errors included, takes the write path below.
   // Skipped without a read when the plan, as last seen, has no dedupeString and the request no
   // dedupe key: such a start gets a generated key and never deduplicates.
-  const bool may_dedup = [&] {
-    if (request.dedupe_key && !request.dedupe_key->empty()) return true;
+  // The read-only path is tried only for a key last seen with a full timeline (see
+  // full_timeline_keys_); the key is the plan's dedupeString, as last decoded, else the request's.
+  const std::string hint_key = [&]() -> std::string {
     auto seen = internal::PeekCachedResponsePlan(scope, request.response_plan_arn);
-    return seen == nullptr || (seen->incident_template.dedupe_string &&
-                               !seen->incident_template.dedupe_string->empty());
+    if (seen == nullptr) return "";
+    const std::optional<std::string>& plan_key = seen->incident_template.dedupe_string;
+    std::string_view key = plan_key && !plan_key->empty() ? std::string_view(*plan_key)
+                           : request.dedupe_key           ? std::string_view(*request.dedupe_key)
+                                                          : std::string_view();
+    if (key.empty()) return "";
+    return internal::Cat(scope.account_id, "\x1f", key);
   }();
-  if (may_dedup && (!request.client_token || request.client_token->empty())) {
+  const bool may_absorb_read_only = [&] {
+    if (hint_key.empty()) return false;
+    MutexLock lock(&full_mu_);
+    return full_timeline_keys_.contains(hint_key);
+  }();
+  if (may_absorb_read_only && (!request.client_token || request.client_token->empty())) {
     std::optional<StartIncidentResult> absorbed;
     absl::Status read = store_.Read([&](storage::ReadTxn& txn) -> absl::Status {
       KLAXON_RETURN_IF_ERROR(internal::RequireActiveReplicationSetShared(txn, scope).status());
@@ -236,6 +247,8 @@ absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
       return absl::OkStatus();
     });
     if (read.ok() && absorbed) return *std::move(absorbed);
+    MutexLock lock(&full_mu_);  // no longer full (resolved, or a limit raised): drop the hint
+    full_timeline_keys_.erase(hint_key);
   }
 
   StartIncidentResult result;
@@ -304,6 +317,12 @@ absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
         }
         // Only the counters change; a trigger that added nothing (full timeline) rewrites nothing.
         if (changed) KLAXON_RETURN_IF_ERROR(internal::SaveIncident(txn, account, *holder, record));
+        if (!appended && !hint_key.empty()) {
+          // Later duplicates of this key can be answered from a read snapshot.
+          MutexLock lock(&full_mu_);
+          if (full_timeline_keys_.size() >= kMaxFullHints) full_timeline_keys_.clear();
+          full_timeline_keys_.insert(hint_key);
+        }
         result.incident_record_arn = record.arn;
         result.parent_ops_item_id = record.parent_ops_item_id;
         result.created = false;

@@ -25,9 +25,11 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "boost/json/value.hpp"
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "incidents/runbook_starter.h"
 #include "incidents/types.h"
 #include "opsitems/ops_item_service.h"
@@ -152,6 +154,14 @@ class IncidentService {
   opsitems::OpsItemService& ops_items_;
   const Limits limits_;
   RunbookStarter* runbooks_;
+
+  // Dedup keys (account + '\x1f' + key) whose open incident was last seen with a full timeline:
+  // only for them does a duplicate start try the read-only path first (a read transaction per
+  // call costs more than it saves when the timeline still has room). A hint, verified by the
+  // read; dropped when the read does not absorb the call. Bounded: cleared past kMaxFullHints.
+  static constexpr size_t kMaxFullHints = 10000;
+  Mutex full_mu_;
+  absl::flat_hash_set<std::string> full_timeline_keys_ ABSL_GUARDED_BY(full_mu_);
 };
 
 }  // namespace klaxon::incidents
