@@ -6,10 +6,6 @@
 //
 // Prints datapoints/s (values count individually), requests/s, errors, latency percentiles.
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -27,64 +23,13 @@
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
+#include "load/aws_signer.h"
 
 namespace {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = boost::asio::ip::tcp;
-
-std::string Hex(const unsigned char* data, size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string out(2 * n, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = digits[data[i] >> 4];
-    out[2 * i + 1] = digits[data[i] & 15];
-  }
-  return out;
-}
-
-std::string Sha256Hex(const std::string& s) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), md);
-  return Hex(md, sizeof(md));
-}
-
-std::string Hmac(const std::string& key, const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
-  return std::string(reinterpret_cast<char*>(md), len);
-}
-
-// SigV4 for POST / with content-type, host, x-amz-date and x-amz-target signed.
-void Sign(http::request<http::string_body>& req, const std::string& host) {
-  const std::string amz_date = absl::FormatTime("%Y%m%dT%H%M%SZ", absl::Now(), absl::UTCTimeZone());
-  const std::string date = amz_date.substr(0, 8);
-  req.set(http::field::host, host);
-  req.set("X-Amz-Date", amz_date);
-  const std::string target(req["X-Amz-Target"]);
-  const std::string canonical_headers =
-      absl::StrCat("content-type:", std::string(req[http::field::content_type]), "\nhost:", host,
-                   "\nx-amz-date:", amz_date, "\nx-amz-target:", target, "\n");
-  const std::string signed_headers = "content-type;host;x-amz-date;x-amz-target";
-  const std::string canonical = absl::StrCat("POST\n/\n\n", canonical_headers, "\n", signed_headers,
-                                             "\n", Sha256Hex(req.body()));
-  const std::string scope = absl::StrCat(date, "/us-east-1/monitoring/aws4_request");
-  const std::string to_sign =
-      absl::StrCat("AWS4-HMAC-SHA256\n", amz_date, "\n", scope, "\n", Sha256Hex(canonical));
-  std::string k = Hmac("AWS4test", date);
-  k = Hmac(k, "us-east-1");
-  k = Hmac(k, "monitoring");
-  k = Hmac(k, "aws4_request");
-  const std::string sig = Hmac(k, to_sign);
-  req.set(http::field::authorization,
-          absl::StrCat(
-              "AWS4-HMAC-SHA256 Credential=test/", scope, ", SignedHeaders=", signed_headers,
-              ", Signature=", Hex(reinterpret_cast<const unsigned char*>(sig.data()), sig.size())));
-  req.prepare_payload();
-}
 
 std::string Body(int connection, int datums, int values, int64_t epoch) {
   std::string body = R"({"Namespace":"Load","MetricData":[)";
@@ -154,7 +99,7 @@ int main(int argc, char** argv) {
           req.set("X-Amz-Target", "GraniteServiceVersion20100801.PutMetricData");
           req.set("x-amzn-query-mode", "true");
           req.body() = body;
-          Sign(req, authority);
+          klaxon::bench::Signer().Sign(req, "monitoring", authority);
           auto t0 = std::chrono::steady_clock::now();
           http::write(stream, req);
           http::response<http::string_body> res;

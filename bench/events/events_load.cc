@@ -15,10 +15,6 @@
 // Prints events/s (accept, queue) or latency percentiles, plus errors. Signing is implemented
 // here independently of the server's verifier (OpenSSL HMAC), as in bench/http/aws_load.cc.
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -38,6 +34,7 @@
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
+#include "load/aws_signer.h"
 
 namespace {
 
@@ -46,64 +43,6 @@ namespace http = beast::http;
 using tcp = boost::asio::ip::tcp;
 
 constexpr char kAccount[] = "000000000000";
-
-std::string Hex(const unsigned char* data, size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string out(2 * n, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = digits[data[i] >> 4];
-    out[2 * i + 1] = digits[data[i] & 15];
-  }
-  return out;
-}
-
-std::string Sha256Hex(const std::string& s) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), md);
-  return Hex(md, sizeof(md));
-}
-
-std::string Hmac(const std::string& key, const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
-  return std::string(reinterpret_cast<char*>(md), len);
-}
-
-void Sign(http::request<http::string_body>& req, const std::string& service,
-          const std::string& host) {
-  const std::string secret = "test", key_id = "test", region = "us-east-1";
-  std::string amz_date = absl::FormatTime("%Y%m%dT%H%M%SZ", absl::Now(), absl::UTCTimeZone());
-  std::string date = amz_date.substr(0, 8);
-  req.set(http::field::host, host);
-  req.set("X-Amz-Date", amz_date);
-  std::string content_type(req[http::field::content_type]);
-  std::string target(req["X-Amz-Target"]);
-  std::string signed_headers = "content-type;host;x-amz-date";
-  std::string canonical_headers =
-      absl::StrCat("content-type:", content_type, "\nhost:", host, "\nx-amz-date:", amz_date, "\n");
-  if (!target.empty()) {
-    signed_headers += ";x-amz-target";
-    absl::StrAppend(&canonical_headers, "x-amz-target:", target, "\n");
-  }
-  std::string canonical =
-      absl::StrCat(std::string(req.method_string()), "\n", std::string(req.target()), "\n\n",
-                   canonical_headers, "\n", signed_headers, "\n", Sha256Hex(req.body()));
-  std::string scope = absl::StrCat(date, "/", region, "/", service, "/aws4_request");
-  std::string to_sign =
-      absl::StrCat("AWS4-HMAC-SHA256\n", amz_date, "\n", scope, "\n", Sha256Hex(canonical));
-  std::string k = Hmac("AWS4" + secret, date);
-  k = Hmac(k, region);
-  k = Hmac(k, service);
-  k = Hmac(k, "aws4_request");
-  std::string sig = Hmac(k, to_sign);
-  req.set(http::field::authorization,
-          absl::StrCat("AWS4-HMAC-SHA256 Credential=", key_id, "/", scope,
-                       ", SignedHeaders=", signed_headers, ", Signature=",
-                       Hex(reinterpret_cast<const unsigned char*>(sig.data()), sig.size())));
-  req.prepare_payload();
-}
 
 struct Options {
   std::string host = "127.0.0.1";
@@ -142,7 +81,7 @@ class Connection {
             target.empty() ? "application/json" : "application/x-amz-json-1.1");
     if (!target.empty()) req.set("X-Amz-Target", target);
     req.body() = body;
-    Sign(req, service, options_.host + ":" + options_.port);
+    klaxon::bench::Signer().Sign(req, service, options_.host + ":" + options_.port);
     http::write(stream_, req);
     http::response<http::string_body> res;
     http::read(stream_, buffer_, res);
