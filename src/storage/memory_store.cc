@@ -3,6 +3,8 @@
 #include <optional>
 #include <vector>
 
+#include "common/non_blocking.h"
+
 namespace klaxon::storage {
 namespace {
 
@@ -14,7 +16,7 @@ class MemoryTxn final : public WriteTxn {
   explicit MemoryTxn(Rows& rows) : rows_(rows) {}
 
   absl::StatusOr<std::optional<std::string>> Get(std::string_view table, std::string_view account,
-                                                std::string_view id) override {
+                                                 std::string_view id) override {
     MemoryStore::Key key{std::string(table), std::string(account), std::string(id)};
     if (auto it = pending_.find(key); it != pending_.end()) return it->second;
     if (auto it = rows_.find(key); it != rows_.end()) return it->second;
@@ -62,8 +64,10 @@ class MemoryTxn final : public WriteTxn {
     return absl::OkStatus();
   }
 
-  void Commit() {
+  // Applies the pending changes; appends the change-stamp slot of every row written to `slots`.
+  void Commit(std::vector<uint32_t>& slots) {
     for (auto& [key, value] : pending_) {
+      slots.push_back(ChangeStamps::SlotOf(std::get<0>(key), std::get<1>(key), std::get<2>(key)));
       if (value) {
         rows_[key] = std::move(*value);
       } else {
@@ -80,15 +84,21 @@ class MemoryTxn final : public WriteTxn {
 }  // namespace
 
 absl::Status MemoryStore::Write(absl::FunctionRef<absl::Status(WriteTxn&)> fn) {
+  if (IsNonBlocking()) return WouldBlockError();
   klaxon::MutexLock lock(&mu_);
   if (closed_) return absl::UnavailableError("store is closed");
   MemoryTxn txn(rows_);
   absl::Status status = fn(txn);
-  if (status.ok()) txn.Commit();
+  if (status.ok()) {
+    std::vector<uint32_t> slots;
+    txn.Commit(slots);
+    stamps_.Publish(slots);
+  }
   return status;
 }
 
 absl::Status MemoryStore::Read(absl::FunctionRef<absl::Status(ReadTxn&)> fn) {
+  if (IsNonBlocking()) return WouldBlockError();
   klaxon::MutexLock lock(&mu_);
   if (closed_) return absl::UnavailableError("store is closed");
   MemoryTxn txn(rows_);

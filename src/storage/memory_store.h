@@ -9,6 +9,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "common/mutex.h"
+#include "storage/change_stamps.h"
 #include "storage/store.h"
 
 namespace klaxon::storage {
@@ -22,6 +23,7 @@ class MemoryStore final : public Store {
   absl::Status Write(absl::FunctionRef<absl::Status(WriteTxn&)> fn) override;
   absl::Status Read(absl::FunctionRef<absl::Status(ReadTxn&)> fn) override;
   void Close() override;
+  const ChangeStamps* change_stamps() const override { return &stamps_; }
 
   using Key = std::tuple<std::string, std::string, std::string>;  // table, account, id
 
@@ -29,6 +31,7 @@ class MemoryStore final : public Store {
   klaxon::Mutex mu_;
   std::map<Key, std::string> rows_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  ChangeStamps stamps_;
 };
 
 }  // namespace klaxon::storage

@@ -19,6 +19,12 @@
 // Errors. Backend failures are absl::StatusCode::kInternal or kUnavailable; an error returned by
 // the function itself aborts its transaction (rolling back its writes only) and is returned as is.
 //
+// Non-blocking callers: inside a NonBlockingScope (common/non_blocking.h) Write() and Read() return
+// WouldBlockError() at once, without running `fn`.
+//
+// Change stamps: a backend may keep ChangeStamps (change_stamps.h), so that answers computed from
+// a read can be kept in memory and revalidated without reading again.
+//
 // Thread-safety: all methods of Store are thread-safe. Txn objects belong to the one call that
 // received them and must not escape it.
 
@@ -33,21 +39,24 @@
 
 namespace klaxon::storage {
 
+class ChangeStamps;
+
 class ReadTxn {
  public:
   virtual ~ReadTxn() = default;
 
   // The value of (table, account, id), or std::nullopt if absent.
   virtual absl::StatusOr<std::optional<std::string>> Get(std::string_view table,
-                                                        std::string_view account,
-                                                        std::string_view id) = 0;
+                                                         std::string_view account,
+                                                         std::string_view id) = 0;
 
   // Calls `fn(id, value)` for rows of (table, account) whose id starts with `prefix` and is
   // strictly greater than `after` (empty = from the start), in ascending byte order of id, until
   // `fn` returns false or `limit` rows (0 = no limit) have been visited.
-  virtual absl::Status Scan(std::string_view table, std::string_view account,
-                            std::string_view prefix, std::string_view after, size_t limit,
-                            absl::FunctionRef<bool(std::string_view id, std::string_view value)> fn) = 0;
+  virtual absl::Status Scan(
+      std::string_view table, std::string_view account, std::string_view prefix,
+      std::string_view after, size_t limit,
+      absl::FunctionRef<bool(std::string_view id, std::string_view value)> fn) = 0;
 };
 
 class WriteTxn : public ReadTxn {
@@ -70,6 +79,10 @@ class Store {
 
   // Runs `fn` against a consistent read snapshot.
   virtual absl::Status Read(absl::FunctionRef<absl::Status(ReadTxn&)> fn) = 0;
+
+  // The backend's change stamps, published after every commit before its Write() calls return;
+  // nullptr if it keeps none (then nothing read from it can be revalidated from memory).
+  virtual const ChangeStamps* change_stamps() const { return nullptr; }
 
   // Flushes and stops background work; later calls fail with kUnavailable. Idempotent.
   virtual void Close() = 0;

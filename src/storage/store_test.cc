@@ -13,8 +13,10 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "common/non_blocking.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "storage/change_stamps.h"
 #include "storage/memory_store.h"
 #include "storage/sqlite/sqlite_store.h"
 
@@ -326,6 +328,58 @@ TEST_P(StoreConformance, ClosedStoreIsUnavailable) {
             absl::StatusCode::kUnavailable);
   EXPECT_EQ(store_->Read([](ReadTxn&) { return absl::OkStatus(); }).code(),
             absl::StatusCode::kUnavailable);
+}
+
+TEST_P(StoreConformance, NonBlockingCallersAreRefusedWithoutRunningTheFunction) {
+  bool ran = false;
+  {
+    NonBlockingScope scope;
+    EXPECT_TRUE(IsWouldBlock(store_->Write([&](WriteTxn& txn) {
+      ran = true;
+      return txn.Put("t", "a", "x", "1");
+    })));
+    EXPECT_TRUE(IsWouldBlock(store_->Read([&](ReadTxn&) {
+      ran = true;
+      return absl::OkStatus();
+    })));
+  }
+  EXPECT_FALSE(ran);
+  EXPECT_EQ(Get("t", "a", "x"), std::nullopt);
+}
+
+// A stamped read stays current until a commit writes one of the rows it read, and that commit's
+// stamps are published before its Write() returns.
+TEST_P(StoreConformance, ChangeStampsMoveWhenARowReadIsWritten) {
+  const ChangeStamps* stamps = store_->change_stamps();
+  ASSERT_NE(stamps, nullptr);
+  ASSERT_NE(ChangeStamps::SlotOf("t", "a", "x"), ChangeStamps::SlotOf("t", "a", "y"));
+  ASSERT_TRUE(Put("t", "a", "x", "1").ok());
+  std::optional<ReadStamps> sealed;
+  const uint64_t before = stamps->seq();
+  ASSERT_TRUE(store_
+                  ->Read([&](ReadTxn& raw) -> absl::Status {
+                    StampedRead txn(raw);
+                    auto value = txn.Get("t", "a", "x");
+                    if (!value.ok()) return value.status();
+                    sealed = txn.Seal(*stamps, before);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_TRUE(sealed.has_value());
+  EXPECT_TRUE(sealed->Current(*stamps));
+  ASSERT_TRUE(Put("t", "a", "y", "1").ok());  // another row
+  EXPECT_TRUE(sealed->Current(*stamps));
+  ASSERT_TRUE(Put("t", "a", "x", "2").ok());
+  EXPECT_FALSE(sealed->Current(*stamps));
+}
+
+TEST_P(StoreConformance, ChangeStampsMoveOnDelete) {
+  const ChangeStamps* stamps = store_->change_stamps();
+  ASSERT_NE(stamps, nullptr);
+  const uint32_t slot = ChangeStamps::SlotOf("t", "a", "x");
+  const uint64_t before = stamps->at(slot);
+  ASSERT_TRUE(store_->Write([](WriteTxn& txn) { return txn.Delete("t", "a", "x"); }).ok());
+  EXPECT_NE(stamps->at(slot), before);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance, ::testing::ValuesIn(kBackends),

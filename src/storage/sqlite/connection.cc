@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "storage/change_stamps.h"
 
 namespace klaxon::storage::internal {
 namespace {
@@ -245,6 +246,7 @@ absl::Status SqliteTxn::Scan(std::string_view table, std::string_view account,
 absl::Status SqliteTxn::Put(std::string_view table, std::string_view account, std::string_view id,
                             std::string_view value) {
   if (conn_.read_only()) return absl::FailedPreconditionError("Put in a read-only transaction");
+  if (written_ != nullptr) written_->push_back(ChangeStamps::SlotOf(table, account, id));
   auto stmt_or = conn_.Get(Stmt::kPut);
   if (!stmt_or.ok()) return Fail(stmt_or.status());
   sqlite3_stmt* stmt = *stmt_or;
@@ -264,6 +266,7 @@ absl::Status SqliteTxn::Put(std::string_view table, std::string_view account, st
 absl::Status SqliteTxn::Delete(std::string_view table, std::string_view account,
                                std::string_view id) {
   if (conn_.read_only()) return absl::FailedPreconditionError("Delete in a read-only transaction");
+  if (written_ != nullptr) written_->push_back(ChangeStamps::SlotOf(table, account, id));
   auto stmt_or = conn_.Get(Stmt::kDelete);
   if (!stmt_or.ok()) return Fail(stmt_or.status());
   sqlite3_stmt* stmt = *stmt_or;

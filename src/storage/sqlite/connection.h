@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -106,7 +107,10 @@ class ScopedReset {
 // Put/Delete on a read-only transaction fail with kFailedPrecondition (only reachable by a cast).
 class SqliteTxn final : public WriteTxn {
  public:
-  explicit SqliteTxn(Connection& conn) : conn_(conn) {}
+  // `written`, if not null, receives the change-stamp slot (ChangeStamps::SlotOf) of every row
+  // this transaction puts or deletes.
+  explicit SqliteTxn(Connection& conn, std::vector<uint32_t>* written = nullptr)
+      : conn_(conn), written_(written) {}
 
   absl::StatusOr<std::optional<std::string>> Get(std::string_view table, std::string_view account,
                                                  std::string_view id) override;
@@ -128,6 +132,7 @@ class SqliteTxn final : public WriteTxn {
   absl::Status Fail(absl::Status status);
 
   Connection& conn_;
+  std::vector<uint32_t>* written_;
   absl::Status error_;
 };
 

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/non_blocking.h"
 #include "storage/sqlite/connection.h"
 #include "storage/sqlite/migrations.h"
 
@@ -242,6 +243,7 @@ void SqliteStore::CheckpointLoop(std::unique_ptr<Connection> conn) {
 }
 
 absl::Status SqliteStore::Write(absl::FunctionRef<absl::Status(WriteTxn&)> fn) {
+  if (IsNonBlocking()) return WouldBlockError();
   if (tl_writer_of == this) {
     return absl::FailedPreconditionError(
         "sqlite: Write() called from inside a Write() function of the same store");
@@ -306,11 +308,12 @@ void SqliteStore::RunBatch(std::vector<Request*>& batch) {
   absl::Time start = absl::Now();
   Connection& conn = *writer_conn_;
   absl::Status batch_status = conn.Run(Stmt::kBeginImmediate);
+  written_slots_.clear();
   for (size_t i = 0; batch_status.ok() && i < batch.size(); ++i) {
     Request& r = *batch[i];
     if (batch_status = conn.Run(Stmt::kSavepoint); !batch_status.ok()) break;
     r.ran = true;
-    SqliteTxn txn(conn);
+    SqliteTxn txn(conn, &written_slots_);
     absl::Status status = RunUserFn(r.fn, txn);
     bool backend_error = !txn.error().ok();
     if (status.ok() && backend_error) status = txn.error();
@@ -346,6 +349,9 @@ void SqliteStore::RunBatch(std::vector<Request*>& batch) {
     stat_failed_commits_.fetch_add(1, std::memory_order_relaxed);
   }
   absl::Duration elapsed = absl::Now() - start;
+  // Before any Write() of the batch returns. Slots of rolled-back writes are published too (a
+  // needless invalidation, never a missed one).
+  stamps_.Publish(written_slots_);
 
   stat_commits_.fetch_add(1, std::memory_order_relaxed);
   stat_writes_.fetch_add(batch.size(), std::memory_order_relaxed);
@@ -379,6 +385,7 @@ void SqliteStore::RunBatch(std::vector<Request*>& batch) {
 }
 
 absl::Status SqliteStore::Read(absl::FunctionRef<absl::Status(ReadTxn&)> fn) {
+  if (IsNonBlocking()) return WouldBlockError();
   auto conn_or = AcquireReader();
   if (!conn_or.ok()) return conn_or.status();
   std::unique_ptr<Connection> conn = std::move(*conn_or);

@@ -46,6 +46,7 @@
 #include "absl/time/time.h"
 #include "common/metrics.h"
 #include "common/mutex.h"
+#include "storage/change_stamps.h"
 #include "storage/store.h"
 
 struct sqlite3;
@@ -148,6 +149,9 @@ class SqliteStore final : public Store {
   // connection. Idempotent. Must not be called from inside a Read() or Write() function.
   void Close() override;
 
+  // Published by the writer thread after each batch's COMMIT, before its Write() calls return.
+  const ChangeStamps* change_stamps() const override { return &stamps_; }
+
   SqliteStoreStats stats() const;
 
   // Path of the database file.
@@ -174,6 +178,7 @@ class SqliteStore final : public Store {
 
   const SqliteOptions options_;
   const std::string path_;
+  ChangeStamps stamps_;
   std::unique_ptr<Metrics> metrics_;
 
   // Writer state. `writer_conn_` belongs to the writer thread while it runs, then to Close().
@@ -196,6 +201,8 @@ class SqliteStore final : public Store {
   int last_wal_pages_ = 0;
   // WAL size (pages) at which MaybeRestartWal next checkpoints; writer thread only.
   int next_restart_attempt_at_ = 0;
+  // Change-stamp slots of the rows the current batch wrote; writer thread only.
+  std::vector<uint32_t> written_slots_;
 
   // Reader pool.
   klaxon::Mutex pool_mu_;
