@@ -8,14 +8,45 @@ SECONDS_PER_RUN=${BENCH_SECONDS:-10}
 
 echo "# klaxon benchmarks — $(date -u +%Y-%m-%d) — $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 
+# Nodes, one at a time: start_node NAME starts `build/klaxon serve` (us-east-1) on an ephemeral
+# loopback port with a fresh data directory /tmp/klaxon-bench-NAME-XXXXXX and sets NODE_PORT,
+# NODE_PID and NODE_DATA; stop_node stops it (SIGTERM; fails if it is no longer running) and removes
+# its data. A node still running when the script exits (a failed step included) is stopped and its
+# data removed.
+NODE_PID=
+NODE_DATA=
+cleanup_node() {
+  if [ -n "$NODE_PID" ]; then
+    kill "$NODE_PID" 2>/dev/null || true
+    wait "$NODE_PID" 2>/dev/null || true
+  fi
+  if [ -n "$NODE_DATA" ]; then rm -rf "$NODE_DATA"; fi
+  NODE_PID=
+  NODE_DATA=
+}
+trap cleanup_node EXIT
+start_node() {
+  NODE_DATA=$(mktemp -d "/tmp/klaxon-bench-$1-XXXXXX")
+  build/klaxon serve --listen 127.0.0.1:0 --data "$NODE_DATA" --port-file "$NODE_DATA/port" \
+    --region us-east-1 >"$NODE_DATA/klaxon.log" 2>&1 &
+  NODE_PID=$!
+  for _ in $(seq 300); do [ -s "$NODE_DATA/port" ] && break; sleep 0.05; done
+  if [ ! -s "$NODE_DATA/port" ]; then
+    echo "klaxon did not start within 15 s; log:" >&2
+    cat "$NODE_DATA/klaxon.log" >&2
+    return 1
+  fi
+  NODE_PORT=$(cat "$NODE_DATA/port")
+}
+stop_node() {
+  kill "$NODE_PID"
+  wait "$NODE_PID" || true
+  cleanup_node
+}
+
 # --- StartIncident over HTTP with SigV4 and durable commits ---
-data=$(mktemp -d /tmp/klaxon-bench-XXXXXX)
-trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$data"' EXIT
-build/klaxon serve --listen 127.0.0.1:0 --data "$data" --port-file "$data/port" --region us-east-1 \
-  >"$data/klaxon.log" 2>&1 &
-pid=$!
-for _ in $(seq 300); do [ -s "$data/port" ] && break; sleep 0.05; done
-port=$(cat "$data/port")
+start_node incidents
+port=$NODE_PORT
 echo "## StartIncident (new incidents), 32 connections"
 $B/bench/http/aws_load --endpoint 127.0.0.1:$port --scenario start-incident-new \
   --connections 32 --seconds "$SECONDS_PER_RUN"
@@ -31,7 +62,7 @@ $B/bench/http/aws_load --endpoint 127.0.0.1:$port --scenario start-incident-new 
 echo "## StartIncident (dedup hits), 32 connections, a fresh clientToken per call"
 $B/bench/http/aws_load --endpoint 127.0.0.1:$port --scenario start-incident-dedup --client-token \
   --connections 32 --seconds "$SECONDS_PER_RUN"
-kill $pid; wait $pid || true
+stop_node
 
 # --- Module benchmarks (Google Benchmark) ---
 for b in $B/bench/storage/store_bench; do
@@ -62,28 +93,19 @@ if [ -x $B/bench/alarms/alarms_bench ]; then
 fi
 if [ -x $B/bench/alarms/put_metric_load ]; then
   echo "## PutMetricData over HTTP (CloudWatch), 16 connections"
-  cwdata=$(mktemp -d /tmp/klaxon-bench-cw-XXXXXX)
-  build/klaxon serve --listen 127.0.0.1:0 --data "$cwdata" --port-file "$cwdata/port" \
-    --region us-east-1 >"$cwdata/klaxon.log" 2>&1 &
-  cwpid=$!
-  for _ in $(seq 300); do [ -s "$cwdata/port" ] && break; sleep 0.05; done
-  cwport=$(cat "$cwdata/port")
+  start_node cw
+  cwport=$NODE_PORT
   $B/bench/alarms/put_metric_load --endpoint 127.0.0.1:$cwport --connections 16 \
     --seconds "$SECONDS_PER_RUN"
   $B/bench/alarms/put_metric_load --endpoint 127.0.0.1:$cwport --connections 16 --values 20 \
     --seconds "$SECONDS_PER_RUN"
-  kill $cwpid; wait $cwpid || true
-  rm -rf "$cwdata"
+  stop_node
 fi
 
 # --- EventBridge: PutEvents over HTTP with SigV4, 10 entries/request, 1,000 rules on the bus ---
 if [ -x $B/bench/events/events_load ]; then
-  edata=$(mktemp -d /tmp/klaxon-bench-events-XXXXXX)
-  build/klaxon serve --listen 127.0.0.1:0 --data "$edata" --port-file "$edata/port" \
-    --region us-east-1 >"$edata/klaxon.log" 2>&1 &
-  epid=$!
-  for _ in $(seq 300); do [ -s "$edata/port" ] && break; sleep 0.05; done
-  eport=$(cat "$edata/port")
+  start_node events
+  eport=$NODE_PORT
   echo "## EventBridge event -> incident latency (idle node)"
   $B/bench/events/events_load --endpoint 127.0.0.1:$eport --scenario latency --samples 200
   echo "## EventBridge PutEvents, 1,000 rules, events match none (accepted + matched)"
@@ -94,6 +116,5 @@ if [ -x $B/bench/events/events_load ]; then
     --connections 32 --seconds "$SECONDS_PER_RUN"
   echo "## EventBridge: time for one more event to become an incident behind that backlog"
   $B/bench/events/events_load --endpoint 127.0.0.1:$eport --scenario latency --samples 1
-  kill $epid; wait $epid || true
-  rm -rf "$edata"
+  stop_node
 fi

@@ -5,6 +5,7 @@ protocol for CloudWatch) and the newer python3 on PATH (boto3 1.43). The binary 
 $KLAXON_BIN (set by ctest) or build/klaxon.
 """
 
+import json
 import os
 import shutil
 import signal
@@ -16,6 +17,8 @@ import unittest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
+# The stock Debian CLI (2.9.19); the `aws` first on PATH is a newer v1.
+AWS_CLI = os.environ.get("KLAXON_AWS_CLI", "/usr/bin/aws")
 
 
 def klaxon_bin():
@@ -115,6 +118,20 @@ class NodeTestCase(unittest.TestCase):
         cls.node.cleanup()
         if rc not in (0, None):
             raise AssertionError("klaxon exited with %s after SIGTERM" % rc)
+
+    def aws(self, *args, expect_error=None, env=None):
+        """Runs `aws --endpoint-url <node> --output json <args>` (AWS_CLI) and returns its parsed
+        JSON output ({} when empty), failing the test on a non-zero exit. With expect_error, the
+        command must fail with that AWS error code ("(Code)" in stderr); returns stderr then.
+        env replaces the process environment (default: os.environ, as set by setUpClass)."""
+        proc = subprocess.run([AWS_CLI, "--endpoint-url", self.node.endpoint, "--output", "json"] +
+                              list(args), capture_output=True, text=True, env=env, timeout=120)
+        if expect_error:
+            self.assertNotEqual(proc.returncode, 0, proc.stdout)
+            self.assertIn("(%s)" % expect_error, proc.stderr)
+            return proc.stderr
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return json.loads(proc.stdout) if proc.stdout.strip() else {}
 
     def boto(self, service):
         import boto3

@@ -3,28 +3,16 @@ protocol), errors included, and an alarm starting an incident."""
 
 import json
 import os
-import subprocess
 import time
 import unittest
 import uuid
 
 from klaxon_harness import ACCOUNT, REGION, NodeTestCase
 
-AWS = os.environ.get("KLAXON_AWS_CLI", "/usr/bin/aws")
 os.environ["KLAXON_CLOUDWATCH_EVALUATION_INTERVAL_MS"] = "200"
 
 
 class CloudWatchCliTest(NodeTestCase):
-
-    def aws(self, *args, expect_error=None):
-        proc = subprocess.run([AWS, "--endpoint-url", self.node.endpoint, "--output", "json"] +
-                              list(args), capture_output=True, text=True, timeout=120)
-        if expect_error:
-            self.assertNotEqual(proc.returncode, 0, proc.stdout)
-            self.assertIn("(%s)" % expect_error, proc.stderr)
-            return proc.stderr
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        return json.loads(proc.stdout) if proc.stdout.strip() else {}
 
     def test_every_operation(self):
         suffix = uuid.uuid4().hex[:8]

@@ -2,29 +2,16 @@
 (/usr/bin/aws, 2.9.19), errors included, and an EC2 state change turned into an incident."""
 
 import json
-import os
-import subprocess
 import time
 import unittest
 
 from klaxon_harness import ACCOUNT, NodeTestCase
 
-AWS = os.environ.get("KLAXON_AWS_CLI", "/usr/bin/aws")
 ROLE = "arn:aws:iam::%s:role/EventBridgeStartIncident" % ACCOUNT
 INSTANCE = "arn:aws:ec2:us-east-1:%s:instance/i-0cli0000000000001" % ACCOUNT
 
 
 class EventsCliTest(NodeTestCase):
-
-    def aws(self, *args, expect_error=None):
-        proc = subprocess.run([AWS, "--endpoint-url", self.node.endpoint, "--output", "json"] +
-                              list(args), capture_output=True, text=True, timeout=120)
-        if expect_error:
-            self.assertNotEqual(proc.returncode, 0, proc.stdout)
-            self.assertIn("(%s)" % expect_error, proc.stderr)
-            return proc.stderr
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        return json.loads(proc.stdout) if proc.stdout.strip() else {}
 
     def ev(self, *args, **kwargs):
         return self.aws("events", *args, **kwargs)
