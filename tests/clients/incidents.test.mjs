@@ -6,8 +6,8 @@ import {
   CreateResponsePlanCommand, GetResponsePlanCommand, StartIncidentCommand, GetIncidentRecordCommand,
   ListIncidentRecordsCommand, UpdateIncidentRecordCommand, ListRelatedItemsCommand,
   ListTimelineEventsCommand, CreateTimelineEventCommand, TagResourceCommand,
-  ListTagsForResourceCommand, UntagResourceCommand, ResourceNotFoundException, ValidationException,
-  ConflictException,
+  ListTagsForResourceCommand, UntagResourceCommand, ListResponsePlansCommand,
+  ResourceNotFoundException, ValidationException, ConflictException,
 } from '@aws-sdk/client-ssm-incidents';
 import {
   SSMClient, GetOpsItemCommand, CreateOpsItemCommand, DescribeOpsItemsCommand,
@@ -100,6 +100,25 @@ test('errors are typed exceptions', async () => {
   })), (e) => e instanceof ConflictException);
   await assert.rejects(ssm.send(new GetOpsItemCommand({ OpsItemId: 'oi-000000000000' })),
     (e) => e instanceof OpsItemNotFoundException);
+});
+
+test('a credential scoped to another Region is refused', async () => {
+  // The node serves us-east-1: a request signed for eu-west-1 gets 403 InvalidSignatureException
+  // at once (one attempt), through rest-json (ssm-incidents) and JSON 1.1 (ssm) alike.
+  const config = { ...node.clientConfig, region: 'eu-west-1' };
+  for (const [client, command] of [
+    [new SSMIncidentsClient(config), new ListResponsePlansCommand({})],
+    [new SSMClient(config), new DescribeOpsItemsCommand({})],
+  ]) {
+    await assert.rejects(client.send(command), (e) => {
+      assert.equal(e.name, 'InvalidSignatureException');
+      assert.match(e.message, /eu-west-1/);
+      assert.equal(e.$fault, 'client');
+      assert.equal(e.$metadata.httpStatusCode, 403);
+      assert.equal(e.$metadata.attempts, 1);
+      return true;
+    });
+  }
 });
 
 test('OpsCenter create and describe', async () => {

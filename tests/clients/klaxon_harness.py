@@ -133,9 +133,11 @@ class NodeTestCase(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stderr)
         return json.loads(proc.stdout) if proc.stdout.strip() else {}
 
-    def boto(self, service):
+    def boto(self, service, region=None):
+        """A boto3 client for the node, signing for region (default: the node's)."""
         import boto3
-        return boto3.client(service, endpoint_url=self.node.endpoint, region_name=self.node.region,
+        return boto3.client(service, endpoint_url=self.node.endpoint,
+                            region_name=region or self.node.region,
                             aws_access_key_id="test", aws_secret_access_key="test")
 
 

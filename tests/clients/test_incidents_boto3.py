@@ -42,6 +42,23 @@ class IncidentManagerTest(NodeTestCase):
         self.assertEqual(arn, plan_arn(name))
         return arn
 
+    # --- authentication --------------------------------------------------------------
+
+    def test_credential_scoped_to_another_region(self):
+        # The node serves us-east-1: a request signed for eu-west-1 is refused at once (403,
+        # not retried), through rest-json (ssm-incidents) and JSON 1.1 (ssm) alike.
+        for service, call in (("ssm-incidents", "list_response_plans"),
+                              ("ssm", "describe_ops_items")):
+            with self.subTest(service=service):
+                client = self.boto(service, region="eu-west-1")
+                with self.assertRaises(botocore.exceptions.ClientError) as raised:
+                    getattr(client, call)()
+                response = raised.exception.response
+                self.assertEqual(response["Error"]["Code"], "InvalidSignatureException")
+                self.assertIn("eu-west-1", response["Error"]["Message"])
+                self.assertEqual(response["ResponseMetadata"]["HTTPStatusCode"], 403)
+                self.assertEqual(response["ResponseMetadata"]["RetryAttempts"], 0)
+
     # --- replication set -------------------------------------------------------------
 
     def test_replication_set(self):
