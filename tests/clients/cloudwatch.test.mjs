@@ -19,7 +19,7 @@ import {
   CreateResponsePlanCommand, ListIncidentRecordsCommand, GetIncidentRecordCommand,
   ListRelatedItemsCommand,
 } from '@aws-sdk/client-ssm-incidents';
-import { startNode, ACCOUNT } from './harness.mjs';
+import { startNode, waitFor, ACCOUNT } from './harness.mjs';
 
 process.env.KLAXON_CLOUDWATCH_EVALUATION_INTERVAL_MS = '200';
 
@@ -34,11 +34,8 @@ before(async () => {
   clients.json = new CloudWatchClient(node.clientConfig);
   clients.cbor = new CloudWatchClient({ ...node.clientConfig, protocol: AwsSmithyRpcV2CborProtocol });
   const { arn } = await im.send(new CreateReplicationSetCommand({ regions: { 'us-east-1': {} } }));
-  for (let i = 0; i < 100; i++) {
-    const rs = await im.send(new GetReplicationSetCommand({ arn }));
-    if (rs.replicationSet.status === 'ACTIVE') break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const replicationSet = async () => (await im.send(new GetReplicationSetCommand({ arn }))).replicationSet;
+  await waitFor(async () => (await replicationSet()).status === 'ACTIVE', 5000);
   try {
     await clients.cbor.send(new DescribeAlarmsCommand({ MaxRecords: 1 }));
     cborSupported = true;
@@ -48,17 +45,6 @@ before(async () => {
 });
 
 after(async () => node && node.stop());
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(fn, timeoutMs = 15000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await fn();
-    if (v) return v;
-    await sleep(100);
-  }
-  throw new Error('condition not met');
-}
 
 for (const protocol of ['json', 'cbor']) {
   const skip = () => (protocol === 'cbor' && !cborSupported ? 'server does not speak RPC v2 CBOR yet' : false);

@@ -20,7 +20,7 @@ import {
   SSMIncidentsClient, CreateReplicationSetCommand, CreateResponsePlanCommand,
   ListIncidentRecordsCommand, GetIncidentRecordCommand, ListRelatedItemsCommand,
 } from '@aws-sdk/client-ssm-incidents';
-import { startNode, ACCOUNT } from './harness.mjs';
+import { startNode, waitFor, ACCOUNT } from './harness.mjs';
 
 let node;
 let eb;
@@ -42,16 +42,6 @@ const isError = (type, re) => (e) => {
   if (re) assert.match(e.message, re);
   return true;
 };
-
-async function waitFor(fn, timeoutMs = 15000) {
-  const deadline = Date.now() + timeoutMs;
-  let value = await fn();
-  while (!value && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-    value = await fn();
-  }
-  return value;
-}
 
 async function incidentsOf(plan) {
   const name = plan.split('/').pop();

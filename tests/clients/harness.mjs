@@ -42,3 +42,15 @@ export async function startNode(region = 'us-east-1') {
   proc.kill('SIGKILL');
   throw new Error('klaxon did not start within 30 s');
 }
+
+// Polls fn() (sync or async) until it returns a truthy value and returns that value; throws if
+// none comes within timeoutMs.
+export async function waitFor(fn, timeoutMs = 15000, intervalMs = 50) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() >= deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

@@ -5,6 +5,7 @@ protocol for CloudWatch) and the newer python3 on PATH (boto3 1.43). The binary 
 $KLAXON_BIN (set by ctest) or build/klaxon.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -102,6 +103,48 @@ def client_env(node):
     return env
 
 
+def boto_client(node, service, region=None):
+    """A boto3 client for the node, signing for region (default: the node's)."""
+    import boto3
+    return boto3.client(service, endpoint_url=node.endpoint, region_name=region or node.region,
+                        aws_access_key_id="test", aws_secret_access_key="test")
+
+
+@contextlib.contextmanager
+def running_node():
+    """A started Node whose client environment is exported to os.environ; stopped (SIGTERM) and
+    its data removed on leaving the block. For tests that kill -9 and restart their own node."""
+    node = Node().start()
+    os.environ.update(client_env(node))
+    try:
+        yield node
+    finally:
+        node.stop()
+        node.cleanup()
+
+
+def wait_for(fn, timeout=15.0, interval=0.05):
+    """Polls fn() until it returns a truthy value and returns that value; fails the test
+    (AssertionError) if none comes within timeout seconds."""
+    deadline = time.time() + timeout
+    while True:
+        value = fn()
+        if value:
+            return value
+        if time.time() >= deadline:
+            raise AssertionError("condition not met within %s s" % timeout)
+        time.sleep(interval)
+
+
+def create_replication_set(im, region=REGION):
+    """Creates the replication set through the ssm-incidents client im and waits until it is
+    ACTIVE; returns its ARN."""
+    arn = im.create_replication_set(regions={region: {}})["arn"]
+    wait_for(lambda: im.get_replication_set(arn=arn)["replicationSet"]["status"] == "ACTIVE",
+             timeout=5)
+    return arn
+
+
 class NodeTestCase(unittest.TestCase):
     """A test case class with one node shared by its tests."""
 
@@ -135,10 +178,7 @@ class NodeTestCase(unittest.TestCase):
 
     def boto(self, service, region=None):
         """A boto3 client for the node, signing for region (default: the node's)."""
-        import boto3
-        return boto3.client(service, endpoint_url=self.node.endpoint,
-                            region_name=region or self.node.region,
-                            aws_access_key_id="test", aws_secret_access_key="test")
+        return boto_client(self.node, service, region)
 
 
 def plan_arn(name, account=ACCOUNT):

@@ -9,14 +9,13 @@ PutMetricData evaluated by the scheduler, which the node runs every 200 ms here)
 import datetime
 import json
 import os
-import time
 import unittest
 import uuid
 
 import botocore
 import botocore.exceptions
 
-from klaxon_harness import ACCOUNT, REGION, NodeTestCase
+from klaxon_harness import ACCOUNT, REGION, NodeTestCase, create_replication_set, wait_for
 
 os.environ["KLAXON_CLOUDWATCH_EVALUATION_INTERVAL_MS"] = "200"
 
@@ -33,12 +32,7 @@ class CloudWatchTest(NodeTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        im = cls.boto(cls, "ssm-incidents")
-        arn = im.create_replication_set(regions={REGION: {}})["arn"]
-        for _ in range(100):
-            if im.get_replication_set(arn=arn)["replicationSet"]["status"] == "ACTIVE":
-                break
-            time.sleep(0.05)
+        create_replication_set(cls.boto(cls, "ssm-incidents"))
 
     def setUp(self):
         self.cw = self.boto("cloudwatch")
@@ -56,14 +50,16 @@ class CloudWatchTest(NodeTestCase):
         self.im.create_response_plan(name=name, incidentTemplate=template)
         return name
 
-    def wait(self, predicate, timeout=15):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.1)
-        self.fail("condition not met within %s s" % timeout)
+    def triggers(self, incident_arn):
+        """The incident's "SSM Incident Trigger" timeline event summaries."""
+        events = self.im.list_timeline_events(incidentRecordArn=incident_arn)["eventSummaries"]
+        return [e for e in events if e["eventType"] == "SSM Incident Trigger"]
+
+    def trigger_raw(self, incident_arn):
+        """The event (parsed rawData) behind the incident's first trigger."""
+        first = self.triggers(incident_arn)[0]["eventId"]
+        event = self.im.get_timeline_event(incidentRecordArn=incident_arn, eventId=first)["event"]
+        return json.loads(json.loads(event["eventData"])["rawData"])
 
     def state(self, alarm, types=("MetricAlarm",)):
         r = self.cw.describe_alarms(AlarmNames=[alarm], AlarmTypes=list(types))
@@ -316,7 +312,7 @@ class CloudWatchTest(NodeTestCase):
             TreatMissingData="ignore", AlarmActions=["arn:aws:ssm-incidents::%s:responseplan/%s" % (ACCOUNT, plan)])
         arn = "arn:aws:cloudwatch:%s:%s:alarm:%s" % (REGION, ACCOUNT, name)
         self.cw.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="testing")
-        incidents = self.wait(lambda: self.incidents_for(arn))
+        incidents = wait_for(lambda: self.incidents_for(arn))
         self.assertEqual(len(incidents), 1)
         rec = incidents[0]
         self.assertEqual(rec["incidentRecordSource"]["source"], "aws.cloudwatch")
@@ -327,11 +323,7 @@ class CloudWatchTest(NodeTestCase):
                          "arn:aws:ec2:%s:%s:instance/i-0abc" % (REGION, ACCOUNT))
         self.assertEqual(by_type["METRIC"], arn)
         self.assertIn("PARENT", by_type)
-        triggers = [e for e in self.im.list_timeline_events(
-            incidentRecordArn=rec["arn"])["eventSummaries"] if e["eventType"] == "SSM Incident Trigger"]
-        event = self.im.get_timeline_event(incidentRecordArn=rec["arn"],
-                                           eventId=triggers[0]["eventId"])["event"]
-        raw = json.loads(json.loads(event["eventData"])["rawData"])
+        raw = self.trigger_raw(rec["arn"])
         self.assertEqual(raw["detail-type"], "CloudWatch Alarm State Change")
         self.assertEqual(raw["detail"]["state"]["value"], "ALARM")
         self.assertEqual(raw["detail"]["state"]["reason"], "testing")
@@ -340,16 +332,14 @@ class CloudWatchTest(NodeTestCase):
         # OK and ALARM again: deduplicated into the open incident.
         self.cw.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="recovered")
         self.cw.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="again")
-        self.wait(lambda: len([e for e in self.im.list_timeline_events(
-            incidentRecordArn=rec["arn"])["eventSummaries"]
-            if e["eventType"] == "SSM Incident Trigger"]) == 2)
+        wait_for(lambda: len(self.triggers(rec["arn"])) == 2)
         self.assertEqual(len(self.incidents_for(arn)), 1)
 
         # Resolved: the next transition into ALARM opens a new incident.
         self.im.update_incident_record(arn=rec["arn"], status="RESOLVED")
         self.cw.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="recovered")
         self.cw.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="third")
-        self.wait(lambda: len(self.incidents_for(arn)) == 2)
+        wait_for(lambda: len(self.incidents_for(arn)) == 2)
 
         actions = self.cw.describe_alarm_history(AlarmName=name,
                                                  HistoryItemType="Action")["AlarmHistoryItems"]
@@ -373,7 +363,7 @@ class CloudWatchTest(NodeTestCase):
             {"MetricName": "Errors", "Timestamp": now - datetime.timedelta(minutes=1),
              "Values": [3, 4]},
         ])
-        self.wait(lambda: self.state(name) == "ALARM")
+        wait_for(lambda: self.state(name) == "ALARM")
         alarm = self.cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
         self.assertIn("Threshold Crossed: 2 out of the last 2 datapoints", alarm["StateReason"])
         self.assertIn("greater than or equal to the threshold (5.0)", alarm["StateReason"])
@@ -381,7 +371,7 @@ class CloudWatchTest(NodeTestCase):
         self.assertEqual(reason_data["statistic"], "Sum")
         self.assertEqual(reason_data["period"], 60)
         self.assertEqual(reason_data["recentDatapoints"], [7.0, 7.0])
-        incidents = self.wait(lambda: self.incidents_for(arn))
+        incidents = wait_for(lambda: self.incidents_for(arn))
         self.assertEqual(incidents[0]["incidentRecordSource"]["invokedBy"],
                          "cloudwatch.amazonaws.com")
 
@@ -410,12 +400,8 @@ class CloudWatchTest(NodeTestCase):
                         ":incident-record/%s/" % plan in rec["arn"]:
                     return rec
             return None
-        rec = self.wait(from_events)
-        triggers = [e for e in self.im.list_timeline_events(
-            incidentRecordArn=rec["arn"])["eventSummaries"] if e["eventType"] == "SSM Incident Trigger"]
-        event = self.im.get_timeline_event(incidentRecordArn=rec["arn"],
-                                           eventId=triggers[0]["eventId"])["event"]
-        raw = json.loads(json.loads(event["eventData"])["rawData"])
+        rec = wait_for(from_events)
+        raw = self.trigger_raw(rec["arn"])
         self.assertEqual(raw["detail-type"], "CloudWatch Alarm State Change")
         self.assertEqual(raw["detail"]["alarmName"], name)
         self.assertEqual(raw["detail"]["state"]["reason"], "via events")
@@ -434,7 +420,7 @@ class CloudWatchTest(NodeTestCase):
             items = self.ssm.describe_ops_items(OpsItemFilters=[
                 {"Key": "Source", "Values": ["CloudWatch Alarm"], "Operator": "Equal"}])
             return [i for i in items["OpsItemSummaries"] if name in i["Title"]]
-        items = self.wait(find)
+        items = wait_for(find)
         self.assertEqual(items[0]["Severity"], "2")
         self.assertEqual(items[0]["Category"], "Availability")
 

@@ -7,7 +7,7 @@ import time
 import unittest
 import uuid
 
-from klaxon_harness import ACCOUNT, REGION, NodeTestCase
+from klaxon_harness import ACCOUNT, REGION, NodeTestCase, wait_for
 
 os.environ["KLAXON_CLOUDWATCH_EVALUATION_INTERVAL_MS"] = "200"
 
@@ -80,12 +80,8 @@ class CloudWatchCliTest(NodeTestCase):
 
         self.aws("cloudwatch", "set-alarm-state", "--alarm-name", alarm, "--state-value", "ALARM",
                  "--state-reason", "cli test")
-        deadline = time.time() + 15
-        incidents = []
-        while time.time() < deadline and not incidents:
-            incidents = self.aws("ssm-incidents", "list-incident-records")[
-                "incidentRecordSummaries"]
-            time.sleep(0.1)
+        incidents = wait_for(lambda: self.aws("ssm-incidents", "list-incident-records")[
+            "incidentRecordSummaries"], interval=0.1)
         self.assertEqual(len(incidents), 1)
         self.assertEqual(incidents[0]["incidentRecordSource"]["source"], "aws.cloudwatch")
         comp = self.aws("cloudwatch", "describe-alarms", "--alarm-types", "CompositeAlarm",

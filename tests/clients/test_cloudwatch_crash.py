@@ -8,26 +8,17 @@ import threading
 import time
 import unittest
 
-import boto3
-
-from klaxon_harness import ACCOUNT, Node, client_env
+from klaxon_harness import ACCOUNT, boto_client, running_node, wait_for
 
 os.environ["KLAXON_CLOUDWATCH_EVALUATION_INTERVAL_MS"] = "200"
-
-
-def client(node, service="cloudwatch"):
-    return boto3.client(service, endpoint_url=node.endpoint, region_name=node.region,
-                        aws_access_key_id="test", aws_secret_access_key="test")
 
 
 class CloudWatchCrashTest(unittest.TestCase):
 
     def test_kill9_during_put_metric_data(self):
-        node = Node().start()
-        os.environ.update(client_env(node))
-        try:
-            cw = client(node)
-            im = client(node, "ssm-incidents")
+        with running_node() as node:
+            cw = boto_client(node, "cloudwatch")
+            im = boto_client(node, "ssm-incidents")
             im.create_replication_set(regions={node.region: {}})
             im.create_response_plan(name="crash", incidentTemplate={"title": "t", "impact": 3})
             cw.put_metric_alarm(
@@ -44,7 +35,7 @@ class CloudWatchCrashTest(unittest.TestCase):
             stop = threading.Event()
 
             def worker(n):
-                c = client(node)
+                c = boto_client(node, "cloudwatch")
                 while not stop.is_set():
                     try:
                         c.put_metric_data(Namespace="Crash", MetricData=[
@@ -69,8 +60,8 @@ class CloudWatchCrashTest(unittest.TestCase):
                 t.join()
 
             node.start()
-            cw = client(node)
-            im = client(node, "ssm-incidents")
+            cw = boto_client(node, "cloudwatch")
+            im = boto_client(node, "ssm-incidents")
             total = 0
             for w in range(4):
                 stats = cw.get_metric_statistics(
@@ -87,19 +78,10 @@ class CloudWatchCrashTest(unittest.TestCase):
 
             alarm = cw.describe_alarms(AlarmNames=["crash-alarm"])["MetricAlarms"][0]
             self.assertEqual(alarm["StateValue"], "ALARM")
-            deadline = time.time() + 15
-            records = []
-            while time.time() < deadline:
-                records = im.list_incident_records()["incidentRecordSummaries"]
-                if records:
-                    break
-                time.sleep(0.1)
+            wait_for(lambda: im.list_incident_records()["incidentRecordSummaries"], interval=0.1)
             time.sleep(1)  # any redelivery would have happened by now
             records = im.list_incident_records()["incidentRecordSummaries"]
             self.assertEqual(len(records), 1)
-        finally:
-            node.stop()
-            node.cleanup()
 
 
 if __name__ == "__main__":

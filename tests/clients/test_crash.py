@@ -5,24 +5,14 @@ import threading
 import unittest
 import uuid
 
-import boto3
-
-from klaxon_harness import Node, client_env, plan_arn
-import os
-
-
-def client(node):
-    return boto3.client("ssm-incidents", endpoint_url=node.endpoint, region_name=node.region,
-                        aws_access_key_id="test", aws_secret_access_key="test")
+from klaxon_harness import boto_client, plan_arn, running_node
 
 
 class CrashTest(unittest.TestCase):
 
     def test_kill9_during_start_incident_stream(self):
-        node = Node().start()
-        os.environ.update(client_env(node))
-        try:
-            im = client(node)
+        with running_node() as node:
+            im = boto_client(node, "ssm-incidents")
             im.create_replication_set(regions={node.region: {}})
             im.create_response_plan(name="crash", incidentTemplate={"title": "t", "impact": 3})
             acked = {}  # clientToken -> arn
@@ -30,7 +20,7 @@ class CrashTest(unittest.TestCase):
             stop = threading.Event()
 
             def worker():
-                c = client(node)
+                c = boto_client(node, "ssm-incidents")
                 while not stop.is_set():
                     token = str(uuid.uuid4())
                     try:
@@ -55,7 +45,7 @@ class CrashTest(unittest.TestCase):
                 t.join()
 
             node.start()
-            im = client(node)
+            im = boto_client(node, "ssm-incidents")
             listed = set()
             for page in im.get_paginator("list_incident_records").paginate():
                 for s in page["incidentRecordSummaries"]:
@@ -71,9 +61,6 @@ class CrashTest(unittest.TestCase):
             total = sum(len(p["incidentRecordSummaries"]) for p in
                         im.get_paginator("list_incident_records").paginate())
             self.assertEqual(total, len(listed))
-        finally:
-            node.stop()
-            node.cleanup()
 
 
 if __name__ == "__main__":

@@ -11,9 +11,8 @@ import time
 import unittest
 import uuid
 
-from klaxon_harness import ACCOUNT, NodeTestCase, plan_arn
+from klaxon_harness import ACCOUNT, REGION, NodeTestCase, create_replication_set, wait_for
 
-REGION = "us-east-1"
 ROLE = "arn:aws:iam::%s:role/EventBridgeStartIncident" % ACCOUNT
 INSTANCE = "arn:aws:ec2:us-east-1:%s:instance/i-0abcd1234ef567890" % ACCOUNT
 EC2_PATTERN = json.dumps({
@@ -27,16 +26,6 @@ def ec2_event(state, instance=INSTANCE):
     return {"Source": "aws.ec2", "DetailType": "EC2 Instance State-change Notification",
             "Detail": json.dumps({"instance-id": instance.split("/")[-1], "state": state}),
             "Resources": [instance]}
-
-
-def wait_for(fn, timeout=15.0, interval=0.05):
-    """Polls fn() until it returns a truthy value; returns the last value."""
-    deadline = time.time() + timeout
-    value = fn()
-    while not value and time.time() < deadline:
-        time.sleep(interval)
-        value = fn()
-    return value
 
 
 class Hook(http.server.BaseHTTPRequestHandler):
@@ -61,8 +50,7 @@ class EventBridgeTest(NodeTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        im = cls.boto(cls, "ssm-incidents")
-        im.create_replication_set(regions={REGION: {}})
+        create_replication_set(cls.boto(cls, "ssm-incidents"))
 
     def setUp(self):
         self.events = self.boto("events")

@@ -2,10 +2,9 @@
 (/usr/bin/aws, 2.9.19), errors included, and an EC2 state change turned into an incident."""
 
 import json
-import time
 import unittest
 
-from klaxon_harness import ACCOUNT, NodeTestCase
+from klaxon_harness import ACCOUNT, NodeTestCase, wait_for
 
 ROLE = "arn:aws:iam::%s:role/EventBridgeStartIncident" % ACCOUNT
 INSTANCE = "arn:aws:ec2:us-east-1:%s:instance/i-0cli0000000000001" % ACCOUNT
@@ -129,11 +128,8 @@ class EventsCliTest(NodeTestCase):
         self.ev("put-events", "--entries", json.dumps([
             {"Source": "aws.ec2", "DetailType": "EC2 Instance State-change Notification",
              "Detail": '{"state":"stopped"}', "Resources": [INSTANCE]}]))
-        deadline = time.time() + 15
-        records = []
-        while time.time() < deadline and not records:
-            records = self.aws("ssm-incidents", "list-incident-records")["incidentRecordSummaries"]
-            time.sleep(0.1)
+        records = wait_for(lambda: self.aws("ssm-incidents", "list-incident-records")[
+            "incidentRecordSummaries"], interval=0.1)
         self.assertEqual(len(records), 1)
         items = self.aws("ssm-incidents", "list-related-items", "--incident-record-arn",
                          records[0]["arn"])["relatedItems"]

@@ -9,17 +9,10 @@ import threading
 import time
 import unittest
 
-import boto3
-
-from klaxon_harness import ACCOUNT, Node, client_env
+from klaxon_harness import ACCOUNT, boto_client, running_node
 
 RULES = 200
 ROLE = "arn:aws:iam::%s:role/EventBridgeStartIncident" % ACCOUNT
-
-
-def client(node, service):
-    return boto3.client(service, endpoint_url=node.endpoint, region_name=node.region,
-                        aws_access_key_id="test", aws_secret_access_key="test")
 
 
 def rule_arn(n):
@@ -29,11 +22,9 @@ def rule_arn(n):
 class EventsCrashTest(unittest.TestCase):
 
     def test_kill9_while_accepting_events(self):
-        node = Node().start()
-        os.environ.update(client_env(node))
-        try:
-            im = client(node, "ssm-incidents")
-            events = client(node, "events")
+        with running_node() as node:
+            im = boto_client(node, "ssm-incidents")
+            events = boto_client(node, "events")
             im.create_replication_set(regions={node.region: {}})
             plan = im.create_response_plan(name="crash",
                                            incidentTemplate={"title": "t", "impact": 3})["arn"]
@@ -51,7 +42,7 @@ class EventsCrashTest(unittest.TestCase):
             lock = threading.Lock()
 
             def worker():
-                c = client(node, "events")
+                c = boto_client(node, "events")
                 while True:
                     try:
                         batch = work.get_nowait()
@@ -82,7 +73,7 @@ class EventsCrashTest(unittest.TestCase):
             self.assertGreater(len(acked), 0)
 
             node.start()
-            im = client(node, "ssm-incidents")
+            im = boto_client(node, "ssm-incidents")
             if os.environ.get("KLAXON_TEST_VERBOSE"):
                 print("acknowledged %d events before kill -9" % len(acked))
 
@@ -118,9 +109,6 @@ class EventsCrashTest(unittest.TestCase):
                 self.assertEqual(len(triggers), 1, arns[0])
             # Incidents exist only for events that were sent (acknowledged or in flight).
             self.assertLessEqual(len(by_rule), RULES)
-        finally:
-            node.stop()
-            node.cleanup()
 
 
 if __name__ == "__main__":

@@ -5,13 +5,12 @@ Runs under Debian's /usr/bin/python3 (boto3 1.26) and the newer python3 on PATH 
 
 import concurrent.futures
 import json
-import time
 import unittest
 import uuid
 
 import botocore.exceptions
 
-from klaxon_harness import ACCOUNT, NodeTestCase, plan_arn
+from klaxon_harness import ACCOUNT, NodeTestCase, create_replication_set, plan_arn
 
 
 class IncidentManagerTest(NodeTestCase):
@@ -19,13 +18,7 @@ class IncidentManagerTest(NodeTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        im = cls.boto(cls, "ssm-incidents")
-        arn = im.create_replication_set(regions={"us-east-1": {}})["arn"]
-        cls.replication_set_arn = arn
-        for _ in range(100):
-            if im.get_replication_set(arn=arn)["replicationSet"]["status"] == "ACTIVE":
-                break
-            time.sleep(0.05)
+        cls.replication_set_arn = create_replication_set(cls.boto(cls, "ssm-incidents"))
 
     def setUp(self):
         self.im = self.boto("ssm-incidents")
