@@ -65,6 +65,18 @@ class Node:
     def endpoint(self):
         return "http://127.0.0.1:%d" % self.port
 
+    def exit_note(self, lines=20):
+        """Empty while the process runs; else its exit code and the last lines of its log (for
+        failure messages: a node that went away mid-test shows as "could not connect")."""
+        if self.proc is None or self.proc.poll() is None:
+            return ""
+        try:
+            with open(os.path.join(self.data_dir, "klaxon.log"), errors="replace") as f:
+                tail = "".join(f.readlines()[-lines:])
+        except OSError as e:
+            tail = str(e)
+        return "\nklaxon exited with %s; its log ends:\n%s" % (self.proc.returncode, tail)
+
     def kill9(self):
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
@@ -157,8 +169,13 @@ class NodeTestCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
+        # A node that is gone before its tests ended (crashed, or stopped by a signal from
+        # outside: then it exits 0) fails the class, with its log.
+        gone = cls.node.exit_note()
         rc = cls.node.stop()
         cls.node.cleanup()
+        if gone:
+            raise AssertionError("klaxon went away before the end of its tests" + gone)
         if rc not in (0, None):
             raise AssertionError("klaxon exited with %s after SIGTERM" % rc)
 
@@ -171,9 +188,9 @@ class NodeTestCase(unittest.TestCase):
                               list(args), capture_output=True, text=True, env=env, timeout=120)
         if expect_error:
             self.assertNotEqual(proc.returncode, 0, proc.stdout)
-            self.assertIn("(%s)" % expect_error, proc.stderr)
+            self.assertIn("(%s)" % expect_error, proc.stderr, self.node.exit_note())
             return proc.stderr
-        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.returncode, 0, proc.stderr + self.node.exit_note())
         return json.loads(proc.stdout) if proc.stdout.strip() else {}
 
     def boto(self, service, region=None):

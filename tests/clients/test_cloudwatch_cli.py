@@ -119,6 +119,13 @@ class CloudWatchCliTest(NodeTestCase):
         self.assertEqual(self.aws("cloudwatch", "describe-alarms", "--alarm-names",
                                   alarm)["MetricAlarms"], [])
 
+    def test_credential_scoped_to_another_region(self):
+        # The node serves us-east-1: a request signed for eu-west-1 is refused, with the query
+        # protocol's code.
+        stderr = self.aws("cloudwatch", "list-metrics", "--region", "eu-west-1",
+                          expect_error="SignatureDoesNotMatch")
+        self.assertIn("eu-west-1", stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

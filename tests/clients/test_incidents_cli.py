@@ -52,6 +52,13 @@ class CliTest(NodeTestCase):
         self.aws("ssm-incidents", "list-response-plans", env=dict(os.environ,
                  AWS_ACCESS_KEY_ID="unknown"), expect_error="UnrecognizedClientException")
 
+    def test_credential_scoped_to_another_region(self):
+        # The node serves us-east-1: a request signed for eu-west-1 is refused.
+        for args in (("ssm-incidents", "list-response-plans"), ("ssm", "describe-ops-items")):
+            stderr = self.aws(*args, "--region", "eu-west-1",
+                              expect_error="InvalidSignatureException")
+            self.assertIn("eu-west-1", stderr)
+
 
 if __name__ == "__main__":
     unittest.main()
