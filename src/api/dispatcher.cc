@@ -10,6 +10,7 @@
 #include "api/protocol/detect.h"
 #include "api/protocol/errors.h"
 #include "common/ids.h"
+#include "common/non_blocking.h"
 #include "common/status.h"
 #include "spdlog/spdlog.h"
 
@@ -41,6 +42,7 @@ struct Dispatcher::Outcome {
   const protocol::Codec* codec = nullptr;
   const model::Operation* operation = nullptr;
   HttpResponse response;
+  std::string admitted_account;  // set when the rate limiter took a token
 };
 
 Dispatcher::Dispatcher(const Authenticator& authenticator, const OperationTable& operations,
@@ -56,10 +58,14 @@ Dispatcher::Dispatcher(const Authenticator& authenticator, const OperationTable&
 
 Dispatcher::~Dispatcher() = default;
 
+double Dispatcher::Burst() const {
+  return options_.throttle_burst > 0 ? options_.throttle_burst
+                                     : std::max(1.0, options_.throttle_rate);
+}
+
 bool Dispatcher::Admit(const std::string& account) {
   if (options_.throttle_rate <= 0) return true;
-  double burst =
-      options_.throttle_burst > 0 ? options_.throttle_burst : std::max(1.0, options_.throttle_rate);
+  const double burst = Burst();
   absl::Time now = clock_.Now();
   klaxon::MutexLock lock(&mu_);
   auto [it, inserted] = buckets_.try_emplace(account);
@@ -76,6 +82,13 @@ bool Dispatcher::Admit(const std::string& account) {
   return true;
 }
 
+void Dispatcher::Refund(const std::string& account) {
+  klaxon::MutexLock lock(&mu_);
+  auto it = buckets_.find(account);
+  if (it == buckets_.end()) return;
+  it->second.tokens = std::min(Burst(), it->second.tokens + 1.0);
+}
+
 absl::Status Dispatcher::Process(const HttpRequest& request, Outcome& out) {
   KLAXON_ASSIGN_OR_RETURN(Caller caller, authenticator_.Authenticate(request));
 
@@ -83,6 +96,7 @@ absl::Status Dispatcher::Process(const HttpRequest& request, Outcome& out) {
     return AwsError(absl::StatusCode::kResourceExhausted, "ThrottlingException", "Rate exceeded",
                     {{"quotaCode", "klaxon-account-request-rate"}});
   }
+  if (options_.throttle_rate > 0) out.admitted_account = caller.account_id;
 
   const model::ServiceModel* service = out.detection.service;
   if (service == nullptr) {
@@ -106,6 +120,9 @@ absl::Status Dispatcher::Process(const HttpRequest& request, Outcome& out) {
   if (handler == nullptr) {
     return protocol::UnknownOperationError(
         absl::StrCat("Operation ", out.operation->name, " is not supported"));
+  }
+  if (IsNonBlocking() && !operations_.HonoursNonBlocking(service->name(), out.operation->name)) {
+    return WouldBlockError();
   }
 
   KLAXON_ASSIGN_OR_RETURN(boost::json::object input,
@@ -166,6 +183,15 @@ HttpResponse Dispatcher::Handle(const HttpRequest& request) {
     status = absl::InternalError("exception");
   } catch (...) {
     status = absl::InternalError("exception");
+  }
+
+  if (IsWouldBlock(status)) {
+    // Not an answer: the server runs the request again where it may block (see message.h). The
+    // retry is the one that counts, in the rate limiter and in the metrics.
+    if (!out.admitted_account.empty()) Refund(out.admitted_account);
+    HttpResponse retry;
+    retry.would_block = true;
+    return retry;
   }
 
   const model::ServiceModel* service = out.detection.service;

@@ -13,6 +13,9 @@
 //      ValidationException;
 //   7. call the handler (exceptions are caught: InternalServerException, logged);
 //   8. encode the output, or the handler's error through protocol/errors.h.
+// A handler that returns WouldBlockError() (it was called inside a NonBlockingScope and would have
+// to block) gets a response with `would_block` set, which the HTTP server retries on its pool; it
+// is not counted in the metrics and its rate-limit token is given back.
 // Every response carries `x-amzn-RequestId` (a UUID, also the CallContext's request_id).
 // Metrics: `klaxon_requests_total{service,operation,status}` and
 // `klaxon_request_seconds{service,operation}` (unknown parts are labeled "unknown").
@@ -69,8 +72,12 @@ class Dispatcher final : public RequestHandler {
  private:
   struct Outcome;
   absl::Status Process(const HttpRequest& request, Outcome& outcome);
+  // The bucket size (DispatcherOptions::throttle_burst, or its default).
+  double Burst() const;
   // False when `account` is over its rate.
   bool Admit(const std::string& account);
+  // Gives back the token of a request that is going to be retried (would_block).
+  void Refund(const std::string& account);
 
   const Authenticator& authenticator_;
   const OperationTable& operations_;

@@ -12,6 +12,7 @@
 #include "boost/json/parse.hpp"
 #include "boost/json/serialize.hpp"
 #include "common/mutex.h"
+#include "common/non_blocking.h"
 #include "common/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -441,6 +442,51 @@ TEST_F(DispatcherTest, ThrottlesPerAccountWhenConfigured) {
 TEST_F(DispatcherTest, NoThrottlingByDefault) {
   std::string body = std::string(R"({"responsePlanArn":")") + kPlanArn + "\"}";
   for (int i = 0; i < 50; ++i) ASSERT_EQ(Rest("POST", "/startIncident", body).status, 200);
+}
+
+// Inside a NonBlockingScope only operations that honour it reach their handler; a WouldBlock
+// becomes a `would_block` response that is neither counted nor charged to the rate limit.
+TEST_F(DispatcherTest, NonBlockingScopeReachesOnlyOperationsThatHonourIt) {
+  options_.throttle_rate = 1;
+  options_.throttle_burst = 1;
+  int honouring_calls = 0;
+  table_.Add(
+      "ssm-incidents", "StartIncident",
+      [&](const CallContext&, const json::object& in) -> absl::StatusOr<json::object> {
+        ++honouring_calls;
+        if (in.contains("title") && IsNonBlocking()) return WouldBlockError();
+        return json::object{{"incidentRecordArn", "arn:from-memory"}};
+      },
+      /*honours_non_blocking=*/true);
+  const std::string body = std::string(R"({"responsePlanArn":")") + kPlanArn + "\"}";
+  const std::string blocking_body =
+      std::string(R"({"responsePlanArn":")") + kPlanArn + R"(","title":"t"})";
+  {
+    NonBlockingScope scope;
+    HttpResponse refused = Rest("POST", "/startIncident", blocking_body);
+    EXPECT_TRUE(refused.would_block);
+    EXPECT_EQ(honouring_calls, 1);
+    // An operation that does not honour the scope is refused before its handler.
+    HttpResponse other = Json("AmazonSSM.DescribeOpsItems", "{}");
+    EXPECT_TRUE(other.would_block);
+  }
+  EXPECT_EQ(services_.calls(), 0);
+  // The refused try gave its token back: the one token of the bucket is still there.
+  HttpResponse answered;
+  {
+    NonBlockingScope scope;
+    answered = Rest("POST", "/startIncident", body);
+  }
+  EXPECT_FALSE(answered.would_block);
+  EXPECT_EQ(answered.status, 200);
+  EXPECT_EQ(json::parse(answered.body).at("incidentRecordArn"), "arn:from-memory");
+  EXPECT_EQ(Rest("POST", "/startIncident", body).status, 429);
+  const std::string text = metrics_.Render();
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(klaxon_requests_total{service="ssm-incidents",operation="StartIncident",status="200"} 1)"));
+  EXPECT_THAT(text, Not(HasSubstr(R"(operation="DescribeOpsItems")")));
 }
 
 TEST_F(DispatcherTest, RecordsMetrics) {

@@ -27,24 +27,39 @@ struct CallContext {
   std::string request_id;  // also sent as x-amzn-RequestId
 };
 
-using Handler =
-    std::function<absl::StatusOr<boost::json::object>(const CallContext&, const boost::json::object&)>;
+using Handler = std::function<absl::StatusOr<boost::json::object>(const CallContext&,
+                                                                  const boost::json::object&)>;
 
 // Operation handlers by (service, operation). Filled at startup, read-only afterwards; lookups are
 // then thread-safe.
+//
+// A handler added with `honours_non_blocking` promises that, called inside a NonBlockingScope
+// (common/non_blocking.h), it either answers without blocking or returns WouldBlockError() having
+// changed nothing. Inside a NonBlockingScope the dispatcher refuses every other operation for
+// it (WouldBlock) before decoding the input: only these are ever tried on an I/O thread when
+// their kind usually blocks (see api/http/server.h).
 class OperationTable {
  public:
-  void Add(const std::string& service, const std::string& operation, Handler handler) {
-    handlers_[service + "/" + operation] = std::move(handler);
+  void Add(const std::string& service, const std::string& operation, Handler handler,
+           bool honours_non_blocking = false) {
+    handlers_[service + "/" + operation] = Entry{std::move(handler), honours_non_blocking};
   }
   // nullptr when the operation has no handler (answered as an unknown operation).
   const Handler* Find(const std::string& service, const std::string& operation) const {
     auto it = handlers_.find(service + "/" + operation);
-    return it == handlers_.end() ? nullptr : &it->second;
+    return it == handlers_.end() ? nullptr : &it->second.handler;
+  }
+  bool HonoursNonBlocking(const std::string& service, const std::string& operation) const {
+    auto it = handlers_.find(service + "/" + operation);
+    return it != handlers_.end() && it->second.honours_non_blocking;
   }
 
  private:
-  std::map<std::string, Handler> handlers_;
+  struct Entry {
+    Handler handler;
+    bool honours_non_blocking = false;
+  };
+  std::map<std::string, Entry> handlers_;
 };
 
 }  // namespace klaxon::api

@@ -6,6 +6,7 @@
 #include "boost/json/object.hpp"
 #include "boost/json/serialize.hpp"
 #include "common/ids.h"
+#include "common/non_blocking.h"
 #include "common/status.h"
 #include "incidents/arn.h"
 #include "incidents/errors.h"
@@ -175,6 +176,28 @@ absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
   }
   for (const auto& item : request.related_items) KLAXON_RETURN_IF_ERROR(CheckRelatedItem(item));
 
+  // A storm answer kept in memory (see incident_service.h), if its rows are unchanged.
+  const bool has_token = request.client_token && !request.client_token->empty();
+  const storage::ChangeStamps* stamps = store_.change_stamps();
+  std::string absorbed_key;
+  if (!has_token && stamps != nullptr) {
+    absorbed_key = internal::Cat(scope.account_id, "\x1f", scope.region, "\x1f",
+                                 CanonicalResponsePlanArn(request.response_plan_arn), "\x1f",
+                                 request.dedupe_key ? std::string_view(*request.dedupe_key) : "");
+    MutexLock lock(&absorbed_mu_);
+    if (auto it = absorbed_.find(absorbed_key); it != absorbed_.end()) {
+      const Absorbed& a = it->second;
+      if (!a.stamps.Current(*stamps)) {
+        absorbed_.erase(it);
+      } else if (request.related_items.empty() ||
+                 a.related_item_count >= limits_.max_related_items) {
+        return StartIncidentResult{a.arn, /*created=*/false, /*replayed=*/false,
+                                   a.parent_ops_item_id};
+      }
+    }
+  }
+  if (IsNonBlocking()) return WouldBlockError();
+
   // Parameters that make two calls "the same" for clientToken replay.
   json::object params;
   params["responsePlanArn"] = CanonicalResponsePlanArn(request.response_plan_arn);
@@ -220,9 +243,13 @@ absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
     MutexLock lock(&full_mu_);
     return full_timeline_keys_.contains(hint_key);
   }();
-  if (may_absorb_read_only && (!request.client_token || request.client_token->empty())) {
+  if (may_absorb_read_only && !has_token) {
     std::optional<StartIncidentResult> absorbed;
-    absl::Status read = store_.Read([&](storage::ReadTxn& txn) -> absl::Status {
+    int64_t related_item_count = 0;
+    std::optional<storage::ReadStamps> sealed;
+    const uint64_t seq_before = stamps != nullptr ? stamps->seq() : 0;
+    absl::Status read = store_.Read([&](storage::ReadTxn& raw) -> absl::Status {
+      storage::StampedRead txn(raw);
       KLAXON_RETURN_IF_ERROR(internal::RequireActiveReplicationSetShared(txn, scope).status());
       KLAXON_ASSIGN_OR_RETURN(
           std::shared_ptr<const ResponsePlan> plan,
@@ -244,9 +271,20 @@ absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
       }
       absorbed = StartIncidentResult{existing->arn, /*created=*/false, /*replayed=*/false,
                                      existing->parent_ops_item_id};
+      related_item_count = existing->related_item_count;
+      if (stamps != nullptr) sealed = txn.Seal(*stamps, seq_before);
       return absl::OkStatus();
     });
-    if (read.ok() && absorbed) return *std::move(absorbed);
+    if (read.ok() && absorbed) {
+      if (sealed && !absorbed_key.empty()) {
+        MutexLock lock(&absorbed_mu_);
+        if (absorbed_.size() >= kMaxFullHints) absorbed_.clear();
+        absorbed_[absorbed_key] =
+            Absorbed{absorbed->incident_record_arn, absorbed->parent_ops_item_id,
+                     related_item_count, *std::move(sealed)};
+      }
+      return *std::move(absorbed);
+    }
     MutexLock lock(&full_mu_);  // no longer full (resolved, or a limit raised): drop the hint
     full_timeline_keys_.erase(hint_key);
   }

@@ -18,13 +18,22 @@
 // in OpsCenter (linked both ways: a PARENT related item here, an IsParentOf association there),
 // and, when a RunbookStarter is configured, its runbook request.
 //
-// Thread-safety: all methods are thread-safe (state lives in the Store). Copy/move: neither.
+// Storms: once an open incident's timeline is full, a duplicate start (no clientToken, no related
+// item it could still add) writes nothing. Such starts are answered from a read snapshot, and the
+// answer is then kept in memory with the store's change stamps of every row that read; the next
+// identical start is answered from memory while none of those rows has been written since — no
+// store call, so also inside a NonBlockingScope (the HTTP server's I/O thread). Anything else
+// inside a NonBlockingScope returns WouldBlockError() before touching the store.
+//
+// Thread-safety: all methods are thread-safe (state lives in the Store; the in-memory hints and
+// answers are revalidated against it). Copy/move: neither.
 
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "boost/json/value.hpp"
@@ -33,6 +42,7 @@
 #include "incidents/runbook_starter.h"
 #include "incidents/types.h"
 #include "opsitems/ops_item_service.h"
+#include "storage/change_stamps.h"
 #include "storage/store.h"
 
 namespace klaxon::incidents {
@@ -162,6 +172,17 @@ class IncidentService {
   static constexpr size_t kMaxFullHints = 10000;
   Mutex full_mu_;
   absl::flat_hash_set<std::string> full_timeline_keys_ ABSL_GUARDED_BY(full_mu_);
+
+  // Storm answers (see the top of this file), keyed by account, Region, canonical plan ARN and
+  // the request's dedupe key. Bounded: cleared past kMaxFullHints.
+  struct Absorbed {
+    std::string arn;
+    std::string parent_ops_item_id;
+    int64_t related_item_count = 0;
+    storage::ReadStamps stamps;  // replication set, plan, dedup row, incident
+  };
+  Mutex absorbed_mu_;
+  absl::flat_hash_map<std::string, Absorbed> absorbed_ ABSL_GUARDED_BY(absorbed_mu_);
 };
 
 }  // namespace klaxon::incidents

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "boost/json/parse.hpp"
+#include "common/non_blocking.h"
 #include "gtest/gtest.h"
 #include "incidents/test_util.h"
 
@@ -515,7 +516,7 @@ TEST_F(SmallIncidentLimitsTest, FullTimelineStillAbsorbsDuplicates) {
   EXPECT_EQ(ErrorField(created.status(), "quotaCode"), "timeline-events-per-incident");
 }
 
-// Counts Write() calls of a store.
+// Counts Write() and Read() calls of a store.
 class CountingStore final : public storage::Store {
  public:
   explicit CountingStore(storage::Store& inner) : inner_(inner) {}
@@ -524,10 +525,13 @@ class CountingStore final : public storage::Store {
     return inner_.Write(fn);
   }
   absl::Status Read(absl::FunctionRef<absl::Status(storage::ReadTxn&)> fn) override {
+    ++reads;
     return inner_.Read(fn);
   }
+  const storage::ChangeStamps* change_stamps() const override { return inner_.change_stamps(); }
   void Close() override { inner_.Close(); }
   std::atomic<int> writes{0};
+  std::atomic<int> reads{0};
 
  private:
   storage::Store& inner_;
@@ -586,6 +590,82 @@ TEST_F(SmallIncidentLimitsTest, DuplicatesThatAddNothingNeedNoWriteTransaction) 
   EXPECT_EQ(replay->incident_record_arn, first);
   // Errors are the write path's: an unknown plan.
   EXPECT_EQ(ErrorType(service.Start(scope(), ManualStart(plan + "-gone")).status()),
+            "ResourceNotFoundException");
+}
+
+// After one read-only answer, a storm is answered from memory (no store call, so also inside a
+// NonBlockingScope) until a row that answer depended on is written.
+TEST_F(SmallIncidentLimitsTest, StormsAreAnsweredFromMemoryUntilARowTheyReadChanges) {
+  std::string plan = CreatePlan("p", "db");
+  std::string first = Start(plan);  // 2 events
+  EXPECT_EQ(Start(plan), first);    // 3rd event: the timeline is full
+  CountingStore counting(store_);
+  IncidentService service(counting, clock_, *ops_, limits_);
+  auto start_non_blocking = [&](const StartIncidentRequest& req) {
+    NonBlockingScope scope_guard;
+    return service.Start(scope(), req);
+  };
+
+  // Without a learned answer, a non-blocking start refuses without touching the store.
+  EXPECT_TRUE(IsWouldBlock(start_non_blocking(ManualStart(plan)).status()));
+  EXPECT_EQ(counting.writes + counting.reads, 0);
+  ASSERT_TRUE(service.Start(scope(), ManualStart(plan)).ok());  // the write path learns "full"
+  ASSERT_TRUE(service.Start(scope(), ManualStart(plan)).ok());  // a read answers, kept
+  EXPECT_EQ(counting.writes, 1);
+  EXPECT_EQ(counting.reads, 1);
+  for (int i = 0; i < 3; ++i) {
+    auto dup = start_non_blocking(ManualStart(plan));
+    ASSERT_TRUE(dup.ok()) << dup.status();
+    EXPECT_EQ(dup->incident_record_arn, first);
+    EXPECT_FALSE(dup->created);
+    EXPECT_FALSE(dup->parent_ops_item_id.empty());
+  }
+  EXPECT_EQ(counting.writes, 1);
+  EXPECT_EQ(counting.reads, 1);
+  // What must be recorded is never answered from memory.
+  auto with_token = ManualStart(plan);
+  with_token.client_token = "t-1";
+  EXPECT_TRUE(IsWouldBlock(start_non_blocking(with_token).status()));
+  auto with_item = ManualStart(plan);
+  with_item.related_items = {ArnItem("OTHER", "arn:aws:s3:::new", "new")};
+  EXPECT_TRUE(IsWouldBlock(start_non_blocking(with_item).status()));
+  // Unrelated writes (another plan, another incident) leave the answer valid.
+  std::string other = Start(CreatePlan("q", "other-key"));
+  EXPECT_NE(other, first);
+  EXPECT_TRUE(start_non_blocking(ManualStart(plan)).ok());
+
+  // The incident updated (its row rewritten): refused from memory until a read vouches again.
+  UpdateIncidentRecordRequest retitle;
+  retitle.arn = first;
+  retitle.title = "renamed";
+  ASSERT_TRUE(im_->incidents().Update(scope(), retitle).ok());
+  EXPECT_TRUE(IsWouldBlock(start_non_blocking(ManualStart(plan)).status()));
+  auto after_update = service.Start(scope(), ManualStart(plan));
+  ASSERT_TRUE(after_update.ok()) << after_update.status();
+  EXPECT_EQ(after_update->incident_record_arn, first);
+
+  // Resolved: the next start opens a new incident, never the memory's answer.
+  EXPECT_TRUE(start_non_blocking(ManualStart(plan)).ok());
+  UpdateIncidentRecordRequest resolve;
+  resolve.arn = first;
+  resolve.status = IncidentStatus::kResolved;
+  ASSERT_TRUE(im_->incidents().Update(scope(), resolve).ok());
+  EXPECT_TRUE(IsWouldBlock(start_non_blocking(ManualStart(plan)).status()));
+  auto fresh = service.Start(scope(), ManualStart(plan));
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_TRUE(fresh->created);
+
+  // The plan deleted: refused from memory, then answered by the store's error.
+  std::string second = fresh->incident_record_arn;
+  ASSERT_TRUE(service.Start(scope(), ManualStart(plan)).ok());  // 3rd event: full
+  ASSERT_TRUE(service.Start(scope(), ManualStart(plan)).ok());  // learns
+  ASSERT_TRUE(service.Start(scope(), ManualStart(plan)).ok());  // kept
+  auto kept = start_non_blocking(ManualStart(plan));
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(kept->incident_record_arn, second);
+  ASSERT_TRUE(im_->response_plans().Delete(scope(), plan).ok());
+  EXPECT_TRUE(IsWouldBlock(start_non_blocking(ManualStart(plan)).status()));
+  EXPECT_EQ(ErrorType(service.Start(scope(), ManualStart(plan)).status()),
             "ResourceNotFoundException");
 }
 

@@ -27,6 +27,9 @@ struct HttpResponse {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Not a response: Handle(), called inside a NonBlockingScope (common/non_blocking.h), could not
+  // answer without blocking and changed nothing. The server runs the request again on its pool.
+  bool would_block = false;
 
   void SetHeader(std::string name, std::string value);
 };
@@ -40,6 +43,8 @@ uint64_t HashRouteKey(std::string_view s, uint64_t seed = 0xcbf29ce484222325ULL)
 class RequestHandler {
  public:
   virtual ~RequestHandler() = default;
+  // Inside a NonBlockingScope, a handler that would block returns a response with `would_block`
+  // set instead (and must not have changed anything); outside one it never does.
   virtual HttpResponse Handle(const HttpRequest& request) = 0;
 
   // Names the kind of request (for the dispatcher: the API operation) as a hash. Called on an I/O

@@ -15,6 +15,11 @@
 // switch) or uses more than `long_handler` of CPU:
 //  - kinds that do not block run inline on the I/O thread that read them (no hand-off);
 //  - kinds that do (more than ~1 call in 4, with hysteresis) run on the pool of `worker_threads`.
+//    Such a request is first tried on the I/O thread inside a NonBlockingScope
+//    (common/non_blocking.h), where anything that would block refuses (`would_block`) before
+//    changing anything; only then is it handed to the pool. That answers what needs no commit (a
+//    deduplicated StartIncident answered from memory) without a hand-off. Tries continue while
+//    more than ~1 in 4 answers, else one call in 64 probes.
 //    (Leader/followers — the reading thread hands its io_context to a spare and runs the blocking
 //    handler itself — was measured too: no fewer context switches per StartIncident, because the
 //    group commit's own wake-ups dominate.)
@@ -88,6 +93,10 @@ struct HttpServerStats {
   uint64_t inline_requests = 0;  // handlers run on an I/O thread
   uint64_t pooled_requests = 0;  // handlers run on the worker pool
   uint64_t handoffs = 0;         // io_contexts handed to a spare thread by the stall watchdog
+  // Requests of pooled kinds tried on an I/O thread inside a NonBlockingScope first: answered
+  // there (also counted in inline_requests), or retried on the pool (also in pooled_requests).
+  uint64_t nonblocking_answered = 0;
+  uint64_t nonblocking_retried = 0;
 };
 
 // An HTTP/1.1 server. Not copyable or movable. Start() once, Stop() once (the destructor stops).

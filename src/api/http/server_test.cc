@@ -26,6 +26,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "api/http/sigv4.h"
+#include "common/non_blocking.h"
 #include "common/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -157,13 +158,22 @@ class RawClient {
 class TestHandler : public RequestHandler {
  public:
   HttpResponse Handle(const HttpRequest& request) override {
+    // Honours NonBlockingScope (message.h): /slow always blocks; /maybe blocks unless "?fast".
+    if (IsNonBlocking() &&
+        (absl::StartsWith(request.target, "/slow") || (absl::StartsWith(request.target, "/maybe") &&
+                                                       !absl::EndsWith(request.target, "?fast")))) {
+      HttpResponse retry;
+      retry.would_block = true;
+      return retry;
+    }
     calls_.fetch_add(1);
     {
       std::lock_guard<std::mutex> lock(mu_);
       last_ = request;
     }
     if (absl::StartsWith(request.target, "/throw")) throw std::runtime_error("boom");
-    if (absl::StartsWith(request.target, "/slow")) {
+    if (absl::StartsWith(request.target, "/slow") ||
+        (absl::StartsWith(request.target, "/maybe") && !absl::EndsWith(request.target, "?fast"))) {
       in_slow_.fetch_add(1);
       if (!notified_.exchange(true)) started_.Notify();
       {
@@ -610,6 +620,43 @@ TEST_F(HttpServerTest, BlockingKindsMoveOffTheIoThreads) {
     EXPECT_EQ(server.stats().inline_requests, 2u);
     server.Stop();
   }
+}
+
+// A kind that blocks is first tried inside a NonBlockingScope on the I/O thread: the calls that
+// can answer there do, without a hand-off; the others run again on the pool.
+TEST_F(HttpServerTest, PooledKindsAreTriedWithoutBlockingFirst) {
+  TestHandler handler;
+  metrics::Registry metrics;
+  HttpServer server({}, handler, metrics);
+  ASSERT_TRUE(server.Start().ok());
+  handler.set_slow_ms(5);
+  RawClient client(server.port());
+  for (int i = 0; i < 3; ++i) {
+    client.Send("GET /maybe?slow HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto response = client.Read();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->body, "GET /maybe?slow ");
+  }
+  // The first (unknown kind) ran inline and blocked; the next two were tried, then pooled.
+  HttpServerStats stats = server.stats();
+  EXPECT_EQ(stats.inline_requests, 1u);
+  EXPECT_EQ(stats.pooled_requests, 2u);
+  EXPECT_EQ(stats.nonblocking_retried, 2u);
+  EXPECT_EQ(stats.nonblocking_answered, 0u);
+  for (int i = 0; i < 5; ++i) {
+    client.Send("GET /maybe?fast HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto response = client.Read();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->body, "GET /maybe?fast ");
+  }
+  stats = server.stats();
+  EXPECT_EQ(stats.nonblocking_answered, 5u);
+  EXPECT_EQ(stats.inline_requests, 6u);
+  EXPECT_EQ(stats.pooled_requests, 2u);
+  EXPECT_EQ(handler.calls(), 8);  // a refused try is not a call
+  server.Stop();
 }
 
 TEST_F(HttpServerTest, StalledInlineHandlerIsHandedOff) {

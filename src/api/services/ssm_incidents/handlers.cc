@@ -939,9 +939,15 @@ void RegisterSsmIncidentsHandlers(OperationTable& table, incidents::IncidentMana
   };
   for (const auto& [name, fn] : kOperations) {
     Fn f = fn;
-    table.Add(kService, name, [&incidents, f](const CallContext& ctx, const json::object& in) {
-      return f(incidents, ctx, in);
-    });
+    // StartIncident honours NonBlockingScope: a storm's duplicate is answered from memory, and
+    // anything else refuses before touching the store (IncidentService::Start).
+    const bool honours_non_blocking = std::string_view(name) == "StartIncident";
+    table.Add(
+        kService, name,
+        [&incidents, f](const CallContext& ctx, const json::object& in) {
+          return f(incidents, ctx, in);
+        },
+        honours_non_blocking);
   }
 }
 
