@@ -1,6 +1,12 @@
 #include "storage/sqlite/sqlite_store.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <exception>
 #include <filesystem>
@@ -10,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/non_blocking.h"
+#include "spdlog/spdlog.h"
 #include "storage/sqlite/connection.h"
 #include "storage/sqlite/migrations.h"
 
@@ -262,6 +269,13 @@ absl::Status SqliteStore::Write(absl::FunctionRef<absl::Status(WriteTxn&)> fn) {
 
 void SqliteStore::WriterLoop() {
   tl_writer_of = this;
+  if (options_.writer_nice != 0) {
+    const auto tid = static_cast<id_t>(syscall(SYS_gettid));
+    if (setpriority(PRIO_PROCESS, tid, options_.writer_nice) != 0) {
+      spdlog::info("sqlite: the writer thread keeps its priority (nice {} refused: {})",
+                   options_.writer_nice, std::strerror(errno));
+    }
+  }
   std::vector<Request*> batch;
   batch.reserve(options_.max_batch_size);
   for (;;) {

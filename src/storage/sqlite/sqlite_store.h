@@ -87,6 +87,12 @@ struct SqliteOptions {
   // Not much larger: SQLite walks the whole cache hash at every transaction end (64 MiB cost 6%
   // of the writer's CPU on StartIncident), and mmap_bytes serves database-file reads anyway.
   int writer_cache_kib = 8 * 1024;
+  // Nice value the writer thread asks for (setpriority). Every durable write waits for this one
+  // thread, so on a busy machine it should not queue behind the threads that feed it: at -10,
+  // 32 concurrent StartIncident calls went from ~4.9k to ~6.1k/s on 2 cores. Needs
+  // CAP_SYS_NICE (root has it); without it the writer keeps the default priority (logged once at
+  // info). 0 leaves the priority alone.
+  int writer_nice = -10;
   // Page cache of each read connection (KiB). In WAL mode a reader's cache is dropped whenever the
   // database changed since its previous transaction, so a large one buys little.
   int reader_cache_kib = 2 * 1024;
