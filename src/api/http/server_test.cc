@@ -458,10 +458,10 @@ TEST_F(HttpServerTest, SlowHeaderIsDisconnected) {
   RawClient slow(port());
   slow.Send("GET / HTTP/1.1\r\nHost: x\r\n");  // never finishes the header
   RawClient silent(port());                    // never sends anything
-  auto start = std::chrono::steady_clock::now();
-  EXPECT_TRUE(slow.WaitClosed(std::chrono::seconds(3)));
-  EXPECT_TRUE(silent.WaitClosed(std::chrono::seconds(3)));
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  // Closed by the 200 ms header timeout: well before the default's 10 s (no tighter bound, so a
+  // loaded machine cannot fail it).
+  EXPECT_TRUE(slow.WaitClosed(std::chrono::seconds(8)));
+  EXPECT_TRUE(silent.WaitClosed(std::chrono::seconds(8)));
   EXPECT_EQ(handler_.calls(), 0);
 }
 
@@ -706,7 +706,7 @@ TEST(RequestHandler, DefaultRouteKeyIsMethodAndPath) {
 
 TEST_F(HttpServerTest, GracefulStopFinishesInFlightRequests) {
   StartServer();
-  handler_.set_slow_ms(500);
+  handler_.set_slow_ms(600000);  // holds until Release(): no timing in this test
   RawClient busy(port());
   RawClient idle(port());
   idle.Send(kGet);
@@ -714,18 +714,19 @@ TEST_F(HttpServerTest, GracefulStopFinishesInFlightRequests) {
   busy.Send("POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
   ASSERT_TRUE(handler_.started().WaitForNotificationWithTimeout(absl::Seconds(5)));
 
-  auto start = std::chrono::steady_clock::now();
   std::thread stopper([&] { server_->Stop(); });
-  // The idle connection is closed at once; the in-flight request completes.
-  EXPECT_TRUE(idle.WaitClosed(std::chrono::seconds(2)));
-  auto response = busy.Read();
+  // The idle connection is closed while the in-flight request is still being handled...
+  EXPECT_TRUE(idle.WaitClosed(std::chrono::seconds(20)));
+  EXPECT_EQ(handler_.in_slow(), 1);
+  // ...which then completes.
+  handler_.Release();
+  auto response = busy.Read(std::chrono::seconds(20));
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 200);
   EXPECT_EQ(response->body, "POST /slow hi");
   EXPECT_EQ(response->Header("connection"), "close");
-  EXPECT_TRUE(busy.WaitClosed(std::chrono::seconds(2)));
+  EXPECT_TRUE(busy.WaitClosed(std::chrono::seconds(20)));
   stopper.join();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
   // No longer accepting.
   RawClient late(port());
   EXPECT_FALSE(late.connected() && late.Send(kGet) && late.Read(std::chrono::milliseconds(500)));
@@ -735,17 +736,24 @@ TEST_F(HttpServerTest, StopAfterDrainTimeoutClosesConnections) {
   HttpServerOptions options;
   options.drain_timeout = absl::Milliseconds(100);
   StartServer(options);
-  handler_.set_slow_ms(800);
+  handler_.set_slow_ms(600000);  // holds until Release(): no timing in this test
   RawClient busy(port());
   busy.Send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(handler_.started().WaitForNotificationWithTimeout(absl::Seconds(5)));
-  auto start = std::chrono::steady_clock::now();
-  std::thread stopper([&] { server_->Stop(); });
-  EXPECT_TRUE(busy.WaitClosed(std::chrono::milliseconds(600)));
-  stopper.join();  // waits for the handler to return
-  auto elapsed = std::chrono::steady_clock::now() - start;
-  EXPECT_GE(elapsed, std::chrono::milliseconds(500));
-  EXPECT_LT(elapsed, std::chrono::seconds(3));
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    server_->Stop();
+    stopped = true;
+  });
+  // After the drain timeout the connection is closed while its handler still runs...
+  EXPECT_TRUE(busy.WaitClosed(std::chrono::seconds(30)));
+  EXPECT_EQ(handler_.in_slow(), 1);
+  // ...and Stop() waits for the handler to return.
+  EXPECT_FALSE(stopped.load());
+  handler_.Release();
+  stopper.join();
+  EXPECT_TRUE(stopped.load());
+  EXPECT_EQ(handler_.in_slow(), 0);
 }
 
 TEST_F(HttpServerTest, MaxConnections) {
