@@ -85,6 +85,15 @@ class MemoryTxn final : public WriteTxn {
 
 absl::Status MemoryStore::Write(absl::FunctionRef<absl::Status(WriteTxn&)> fn) {
   if (IsNonBlocking()) return WouldBlockError();
+  return WriteNow(fn);
+}
+
+void MemoryStore::WriteAsync(std::function<absl::Status(WriteTxn&)> fn,
+                             std::function<void(absl::Status)> done) {
+  done(WriteNow(fn));
+}
+
+absl::Status MemoryStore::WriteNow(absl::FunctionRef<absl::Status(WriteTxn&)> fn) {
   klaxon::MutexLock lock(&mu_);
   if (closed_) return absl::UnavailableError("store is closed");
   MemoryTxn txn(rows_);

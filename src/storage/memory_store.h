@@ -3,6 +3,7 @@
 // Write() holds one lock for the whole transaction; Read() takes the same lock.
 // Copy/move: neither.
 
+#include <functional>
 #include <map>
 #include <string>
 #include <tuple>
@@ -22,12 +23,19 @@ class MemoryStore final : public Store {
 
   absl::Status Write(absl::FunctionRef<absl::Status(WriteTxn&)> fn) override;
   absl::Status Read(absl::FunctionRef<absl::Status(ReadTxn&)> fn) override;
+  // Runs `fn` and calls `done` inside the call (also inside a NonBlockingScope: the store's lock
+  // is never held across I/O).
+  void WriteAsync(std::function<absl::Status(WriteTxn&)> fn,
+                  std::function<void(absl::Status)> done) override;
+  bool supports_async_writes() const override { return true; }
   void Close() override;
   const ChangeStamps* change_stamps() const override { return &stamps_; }
 
   using Key = std::tuple<std::string, std::string, std::string>;  // table, account, id
 
  private:
+  absl::Status WriteNow(absl::FunctionRef<absl::Status(WriteTxn&)> fn);
+
   klaxon::Mutex mu_;
   std::map<Key, std::string> rows_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;

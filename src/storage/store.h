@@ -77,6 +77,20 @@ class Store {
   // Returns fn's error (writes rolled back) or a backend error.
   virtual absl::Status Write(absl::FunctionRef<absl::Status(WriteTxn&)> fn) = 0;
 
+  // Queues `fn` like Write() and returns at once; `done` then receives what Write() would have
+  // returned, after the commit is durable and its change stamps published. It does not wait, so
+  // it is allowed inside a NonBlockingScope when supports_async_writes() (the default
+  // implementation just calls Write(), refusing there). `fn` may run on another thread after this
+  // call returned: it must own, or keep alive, everything it uses. `done` runs on the backend's
+  // writer thread (or inside this call): it must be quick, must not throw and must not call into
+  // the store.
+  virtual void WriteAsync(std::function<absl::Status(WriteTxn&)> fn,
+                          std::function<void(absl::Status)> done) {
+    done(Write(fn));
+  }
+  // Whether WriteAsync queues without waiting (so may be used inside a NonBlockingScope).
+  virtual bool supports_async_writes() const { return false; }
+
   // Runs `fn` against a consistent read snapshot.
   virtual absl::Status Read(absl::FunctionRef<absl::Status(ReadTxn&)> fn) = 0;
 

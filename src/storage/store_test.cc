@@ -5,14 +5,17 @@
 
 #include <stdlib.h>
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
 #include "common/non_blocking.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -345,6 +348,57 @@ TEST_P(StoreConformance, NonBlockingCallersAreRefusedWithoutRunningTheFunction) 
   }
   EXPECT_FALSE(ran);
   EXPECT_EQ(Get("t", "a", "x"), std::nullopt);
+}
+
+// WriteAsync reports what Write() would have returned, after the commit, and never waits (so it
+// is allowed inside a NonBlockingScope).
+TEST_P(StoreConformance, WriteAsyncCommitsThenReports) {
+  ASSERT_TRUE(store_->supports_async_writes());
+  struct Outcome {
+    absl::Notification done;
+    absl::Status status;
+  };
+  auto write_async = [&](std::function<absl::Status(WriteTxn&)> fn) {
+    auto outcome = std::make_shared<Outcome>();
+    {
+      NonBlockingScope scope;
+      store_->WriteAsync(std::move(fn), [outcome](absl::Status s) {
+        outcome->status = std::move(s);
+        outcome->done.Notify();
+      });
+    }
+    EXPECT_TRUE(outcome->done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+    return outcome->status;
+  };
+  // The function owns what it uses: the caller's frame may be gone when it runs.
+  std::string value = "async";
+  EXPECT_TRUE(write_async([value](WriteTxn& txn) { return txn.Put("t", "a", "x", value); }).ok());
+  EXPECT_THAT(Get("t", "a", "x"), Optional(std::string("async")));
+  // A function's error aborts only its writes and is reported as is.
+  absl::Status failed = write_async([](WriteTxn& txn) -> absl::Status {
+    EXPECT_TRUE(txn.Put("t", "a", "y", "no").ok());
+    return absl::AbortedError("changed my mind");
+  });
+  EXPECT_EQ(failed.code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(failed.message(), "changed my mind");
+  EXPECT_EQ(Get("t", "a", "y"), std::nullopt);
+  // Many at once, from several threads: each reported once, all committed.
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        const std::string id = absl::StrFormat("k%d-%02d", t, i);
+        if (write_async([id](WriteTxn& txn) { return txn.Put("m", "a", id, "v"); }).ok()) ++ok;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), 100);
+  EXPECT_EQ(Scan("m", "a", "").size(), 100u);
+  store_->Close();
+  EXPECT_EQ(write_async([](WriteTxn& txn) { return txn.Put("t", "a", "z", "1"); }).code(),
+            absl::StatusCode::kUnavailable);
 }
 
 // A stamped read stays current until a commit writes one of the rows it read, and that commit's

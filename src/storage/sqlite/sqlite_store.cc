@@ -77,7 +77,12 @@ enum class WriteResult { kOk, kAborted, kError };
 
 struct SqliteStore::Request {
   explicit Request(absl::FunctionRef<absl::Status(WriteTxn&)> f) : fn(f) {}
+  // WriteAsync: owns its function and completion; heap-allocated, deleted by the writer.
+  Request(std::function<absl::Status(WriteTxn&)> f, std::function<void(absl::Status)> d)
+      : owned_fn(std::move(f)), fn(owned_fn), on_done(std::move(d)) {}
+  std::function<absl::Status(WriteTxn&)> owned_fn;  // before `fn`, which may refer to it
   absl::FunctionRef<absl::Status(WriteTxn&)> fn;
+  std::function<void(absl::Status)> on_done;  // set: an asynchronous request
   absl::Status status;
   WriteResult result = WriteResult::kOk;
   bool ran = false;
@@ -256,15 +261,35 @@ absl::Status SqliteStore::Write(absl::FunctionRef<absl::Status(WriteTxn&)> fn) {
         "sqlite: Write() called from inside a Write() function of the same store");
   }
   Request request(fn);
-  {
-    klaxon::MutexLock lock(&mu_);
-    if (closing_) return absl::UnavailableError("sqlite: store is closed");
-    queue_.push_back(&request);
-  }
-  queue_cv_.notify_one();
+  if (!Enqueue(&request)) return absl::UnavailableError("sqlite: store is closed");
   klaxon::MutexLock lock(&request.mu);
   while (!request.Done()) lock.Wait(request.cv);
   return request.status;
+}
+
+bool SqliteStore::Enqueue(Request* request) {
+  {
+    klaxon::MutexLock lock(&mu_);
+    if (closing_) return false;
+    queue_.push_back(request);
+  }
+  queue_cv_.notify_one();
+  return true;
+}
+
+void SqliteStore::WriteAsync(std::function<absl::Status(WriteTxn&)> fn,
+                             std::function<void(absl::Status)> done) {
+  if (tl_writer_of == this) {
+    done(absl::FailedPreconditionError(
+        "sqlite: WriteAsync() called from inside a Write() function of the same store"));
+    return;
+  }
+  auto request = std::make_unique<Request>(std::move(fn), std::move(done));
+  if (Enqueue(request.get())) {
+    request.release();  // the writer deletes it after calling on_done
+    return;
+  }
+  request->on_done(absl::UnavailableError("sqlite: store is closed"));
 }
 
 void SqliteStore::WriterLoop() {
@@ -392,6 +417,19 @@ void SqliteStore::RunBatch(std::vector<Request*>& batch) {
   // A request lives on its caller's stack: its waiter cannot see `done` (and return, destroying
   // it) before r->mu is released, so notifying under that lock is safe; nothing touches r after.
   for (Request* r : batch) {
+    if (r->on_done) {
+      std::function<void(absl::Status)> on_done = std::move(r->on_done);
+      absl::Status status = std::move(r->status);
+      delete r;  // releases what the function held before its completion runs
+      try {
+        on_done(std::move(status));
+      } catch (const std::exception& e) {
+        spdlog::error("sqlite: a WriteAsync completion threw: {}", e.what());
+      } catch (...) {
+        spdlog::error("sqlite: a WriteAsync completion threw");
+      }
+      continue;
+    }
     klaxon::MutexLock lock(&r->mu);
     r->done = true;
     r->cv.notify_one();

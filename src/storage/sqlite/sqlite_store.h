@@ -36,6 +36,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -147,6 +148,13 @@ class SqliteStore final : public Store {
   // function of this store.
   absl::Status Write(absl::FunctionRef<absl::Status(WriteTxn&)> fn) override;
 
+  // See Store::WriteAsync: queued like Write(); `done` runs on the writer thread after the
+  // batch's commit (errors as Write()'s; kUnavailable at once after Close()). Close() completes
+  // every request already queued.
+  void WriteAsync(std::function<absl::Status(WriteTxn&)> fn,
+                  std::function<void(absl::Status)> done) override;
+  bool supports_async_writes() const override { return true; }
+
   // See Store::Read. Errors: fn's own error; a backend error; kUnavailable after Close().
   absl::Status Read(absl::FunctionRef<absl::Status(ReadTxn&)> fn) override;
 
@@ -170,6 +178,8 @@ class SqliteStore final : public Store {
   SqliteStore(const SqliteOptions& options, std::string path,
               std::unique_ptr<internal::Connection> writer);
 
+  // False if the store is closing.
+  bool Enqueue(Request* request);
   void WriterLoop();
   void CheckpointLoop(std::unique_ptr<internal::Connection> conn);
   static int OnWalCommit(void* store, struct sqlite3* db, const char* name, int pages);
