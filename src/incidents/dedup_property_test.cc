@@ -1,7 +1,8 @@
 // Property test: deduplication, with its fast paths (the full-timeline hint, the read-only path
 // and the storm answers kept in memory), behaves exactly like a naive model of the semantics on
-// random sequences of starts (some tried inside a NonBlockingScope first, as the HTTP server
-// does), resolves and updates. Small limits make timelines and related items fill up often.
+// random sequences of starts (some tried inside a NonBlockingScope first, or through StartAsync,
+// as the HTTP server does), resolves and updates. Small limits make timelines and related items
+// fill up often.
 //
 // The model: a plan's dedup key is held by at most one open incident; a start with that key joins
 // it (created=false), recording its trigger event if the timeline has room and its related item
@@ -33,7 +34,7 @@ constexpr char kCaller[] = "arn:aws:iam::000000000000:user/alice";
 constexpr int kPlans = 3;  // plans 0 and 1 have a dedupeString, plan 2 has none
 constexpr int kItems = 2;
 
-enum class Kind { kStart, kStartNonBlockingFirst, kResolve, kRetitle };
+enum class Kind { kStart, kStartNonBlockingFirst, kStartAsync, kResolve, kRetitle };
 
 struct Op {
   Kind kind;
@@ -48,7 +49,8 @@ rc::Gen<Op> AnOp() {
         return Op{kind, plan, item, token};
       },
       rc::gen::weightedElement<Kind>({{3, Kind::kStart},
-                                      {6, Kind::kStartNonBlockingFirst},
+                                      {4, Kind::kStartNonBlockingFirst},
+                                      {4, Kind::kStartAsync},
                                       {1, Kind::kResolve},
                                       {1, Kind::kRetitle}}),
       rc::gen::inRange(0, kPlans), rc::gen::inRange(-1, kItems),
@@ -89,6 +91,7 @@ class Harness {
     switch (op.kind) {
       case Kind::kStart:
       case Kind::kStartNonBlockingFirst:
+      case Kind::kStartAsync:
         Start(op);
         break;
       case Kind::kResolve:
@@ -155,6 +158,26 @@ class Harness {
         RC_ASSERT(!model_writes);
       } else {
         RC_ASSERT(IsWouldBlock(result.status()));
+      }
+    }
+    if (op.kind == Kind::kStartAsync) {
+      // As the HTTP server's I/O thread calls it; the memory store completes inside the call.
+      bool called = false;
+      absl::Status queued;
+      {
+        NonBlockingScope non_blocking;
+        queued =
+            im_.incidents().StartAsync(scope(), req, [&](absl::StatusOr<StartIncidentResult> r) {
+              RC_ASSERT(!called);
+              called = true;
+              result = std::move(r);
+            });
+      }
+      if (queued.ok()) {
+        RC_ASSERT(called);
+      } else {
+        RC_ASSERT(IsWouldBlock(queued));
+        RC_ASSERT(!called);
       }
     }
     if (!result.ok()) result = im_.incidents().Start(scope(), req);

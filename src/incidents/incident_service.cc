@@ -168,8 +168,9 @@ IncidentService::IncidentService(storage::Store& store, Clock& clock,
                                  RunbookStarter* runbooks)
     : store_(store), clock_(clock), ops_items_(ops_items), limits_(limits), runbooks_(runbooks) {}
 
-absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
-                                                           const StartIncidentRequest& request) {
+absl::StatusOr<std::optional<StartIncidentResult>> IncidentService::PrepareStart(StartCall& call) {
+  const Scope& scope = *call.scope;
+  const StartIncidentRequest& request = *call.request;
   if (request.impact) KLAXON_RETURN_IF_ERROR(CheckImpact(*request.impact));
   if (request.trigger_details && request.trigger_details->source.empty()) {
     return InvalidArgument("triggerDetails.source is required");
@@ -177,15 +178,15 @@ absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
   for (const auto& item : request.related_items) KLAXON_RETURN_IF_ERROR(CheckRelatedItem(item));
 
   // A storm answer kept in memory (see incident_service.h), if its rows are unchanged.
-  const bool has_token = request.client_token && !request.client_token->empty();
+  call.has_token = request.client_token && !request.client_token->empty();
   const storage::ChangeStamps* stamps = store_.change_stamps();
-  std::string absorbed_key;
-  if (!has_token && stamps != nullptr) {
-    absorbed_key = internal::Cat(scope.account_id, "\x1f", scope.region, "\x1f",
-                                 CanonicalResponsePlanArn(request.response_plan_arn), "\x1f",
-                                 request.dedupe_key ? std::string_view(*request.dedupe_key) : "");
+  if (!call.has_token && stamps != nullptr) {
+    call.absorbed_key =
+        internal::Cat(scope.account_id, "\x1f", scope.region, "\x1f",
+                      CanonicalResponsePlanArn(request.response_plan_arn), "\x1f",
+                      request.dedupe_key ? std::string_view(*request.dedupe_key) : "");
     MutexLock lock(&absorbed_mu_);
-    if (auto it = absorbed_.find(absorbed_key); it != absorbed_.end()) {
+    if (auto it = absorbed_.find(call.absorbed_key); it != absorbed_.end()) {
       const Absorbed& a = it->second;
       if (!a.stamps.Current(*stamps)) {
         absorbed_.erase(it);
@@ -196,8 +197,6 @@ absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
       }
     }
   }
-  if (IsNonBlocking()) return WouldBlockError();
-
   // Parameters that make two calls "the same" for clientToken replay.
   json::object params;
   params["responsePlanArn"] = CanonicalResponsePlanArn(request.response_plan_arn);
@@ -217,18 +216,13 @@ absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
   params["createdBy"] = request.source.created_by;
   if (request.source.resource_arn) params["resourceArn"] = *request.source.resource_arn;
   if (request.clip_related_items) params["clip"] = true;
-  const std::string fingerprint = internal::Fingerprint(params);
+  call.fingerprint = internal::Fingerprint(params);
 
-  // A deduplicated start that would write nothing (no clientToken to record, the open incident's
-  // timeline full, no related item to add: an alarm or rule storm into one incident) is answered
-  // from a read snapshot, without a write transaction. The snapshot includes every write
-  // acknowledged before this call, so the answer is what the write path would have given at that
-  // point. Anything else, errors included, takes the write path below.
-  // Skipped without a read when the plan, as last seen, has no dedupeString and the request no
-  // dedupe key: such a start gets a generated key and never deduplicates.
-  // The read-only path is tried only for a key last seen with a full timeline (see
-  // full_timeline_keys_); the key is the plan's dedupeString, as last decoded, else the request's.
-  const std::string hint_key = [&]() -> std::string {
+  // The read-only path (see Start) is tried only for a key last seen with a full timeline (see
+  // full_timeline_keys_); the key is the plan's dedupeString, as last decoded, else the
+  // request's. None when the plan, as last seen, has no dedupeString and the request no dedupe
+  // key: such a start gets a generated key and never deduplicates.
+  call.hint_key = [&]() -> std::string {
     auto seen = internal::PeekCachedResponsePlan(scope, request.response_plan_arn);
     if (seen == nullptr) return "";
     const std::optional<std::string>& plan_key = seen->incident_template.dedupe_string;
@@ -238,12 +232,29 @@ absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
     if (key.empty()) return "";
     return internal::Cat(scope.account_id, "\x1f", key);
   }();
-  const bool may_absorb_read_only = [&] {
-    if (hint_key.empty()) return false;
+  call.may_absorb_read_only = [&] {
+    if (call.hint_key.empty() || call.has_token) return false;
     MutexLock lock(&full_mu_);
-    return full_timeline_keys_.contains(hint_key);
+    return full_timeline_keys_.contains(call.hint_key);
   }();
-  if (may_absorb_read_only && !has_token) {
+  return std::nullopt;
+}
+
+absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
+                                                           const StartIncidentRequest& request) {
+  StartCall call{&scope, &request};
+  KLAXON_ASSIGN_OR_RETURN(std::optional<StartIncidentResult> known, PrepareStart(call));
+  if (known) return *std::move(known);
+  if (IsNonBlocking()) return WouldBlockError();
+  const storage::ChangeStamps* stamps = store_.change_stamps();
+
+  // A deduplicated start that would write nothing (no clientToken to record, the open incident's
+  // timeline full, no related item to add: an alarm or rule storm into one incident) is answered
+  // from a read snapshot, without a write transaction. The snapshot includes every write
+  // acknowledged before this call, so the answer is what the write path would have given at that
+  // point; it is then kept in memory (PrepareStart answers the next ones). Anything else, errors
+  // included, takes the write path below.
+  if (call.may_absorb_read_only) {
     std::optional<StartIncidentResult> absorbed;
     int64_t related_item_count = 0;
     std::optional<storage::ReadStamps> sealed;
@@ -276,230 +287,271 @@ absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
       return absl::OkStatus();
     });
     if (read.ok() && absorbed) {
-      if (sealed && !absorbed_key.empty()) {
+      if (sealed && !call.absorbed_key.empty()) {
         MutexLock lock(&absorbed_mu_);
         if (absorbed_.size() >= kMaxFullHints) absorbed_.clear();
-        absorbed_[absorbed_key] =
+        absorbed_[call.absorbed_key] =
             Absorbed{absorbed->incident_record_arn, absorbed->parent_ops_item_id,
                      related_item_count, *std::move(sealed)};
       }
       return *std::move(absorbed);
     }
     MutexLock lock(&full_mu_);  // no longer full (resolved, or a limit raised): drop the hint
-    full_timeline_keys_.erase(hint_key);
+    full_timeline_keys_.erase(call.hint_key);
   }
 
-  StartIncidentResult result;
-  KLAXON_RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) -> absl::Status {
-    result = StartIncidentResult{};
-    const std::string& account = scope.account_id;
-    KLAXON_ASSIGN_OR_RETURN(auto replay,
-                            internal::ReplayClientToken(txn, account, "StartIncident",
-                                                        request.client_token, fingerprint));
-    if (replay) {
-      if (const json::object* o = replay->if_object()) {
-        if (const json::value* v = o->if_contains("arn"); v && v->is_string()) {
-          result.incident_record_arn = std::string(v->get_string());
-        }
-        if (const json::value* v = o->if_contains("parent"); v && v->is_string()) {
-          result.parent_ops_item_id = std::string(v->get_string());
-        }
-        if (const json::value* v = o->if_contains("created"); v && v->is_bool()) {
-          result.created = v->get_bool();
+  KLAXON_RETURN_IF_ERROR(
+      store_.Write([&](storage::WriteTxn& txn) { return StartInTxn(txn, call); }));
+  return call.result;
+}
+
+absl::Status IncidentService::StartAsync(
+    const Scope& scope, const StartIncidentRequest& request,
+    std::function<void(absl::StatusOr<StartIncidentResult>)> done) {
+  // The call's state lives on the heap: the transaction runs on the store's writer thread after
+  // this returns.
+  struct Owned {
+    Scope scope;
+    StartIncidentRequest request;
+    StartCall call;
+  };
+  auto owned = std::make_shared<Owned>(Owned{scope, request, {}});
+  owned->call.scope = &owned->scope;
+  owned->call.request = &owned->request;
+  KLAXON_ASSIGN_OR_RETURN(std::optional<StartIncidentResult> known, PrepareStart(owned->call));
+  if (known) {
+    done(*std::move(known));
+    return absl::OkStatus();
+  }
+  // The read-only path (and with it the storm answer it leaves in memory) reads, so waits: the
+  // caller runs Start() instead.
+  if (!store_.supports_async_writes() || owned->call.may_absorb_read_only) {
+    return WouldBlockError();
+  }
+  store_.WriteAsync([this, owned](storage::WriteTxn& txn) { return StartInTxn(txn, owned->call); },
+                    [owned, done = std::move(done)](absl::Status status) {
+                      if (!status.ok()) {
+                        done(std::move(status));
+                      } else {
+                        done(owned->call.result);
+                      }
+                    });
+  return absl::OkStatus();
+}
+
+absl::Status IncidentService::StartInTxn(storage::WriteTxn& txn, StartCall& call) {
+  const Scope& scope = *call.scope;
+  const StartIncidentRequest& request = *call.request;
+  const std::string& fingerprint = call.fingerprint;
+  const std::string& hint_key = call.hint_key;
+  StartIncidentResult& result = call.result;
+  result = StartIncidentResult{};
+  const std::string& account = scope.account_id;
+  KLAXON_ASSIGN_OR_RETURN(
+      auto replay, internal::ReplayClientToken(txn, account, "StartIncident", request.client_token,
+                                               fingerprint));
+  if (replay) {
+    if (const json::object* o = replay->if_object()) {
+      if (const json::value* v = o->if_contains("arn"); v && v->is_string()) {
+        result.incident_record_arn = std::string(v->get_string());
+      }
+      if (const json::value* v = o->if_contains("parent"); v && v->is_string()) {
+        result.parent_ops_item_id = std::string(v->get_string());
+      }
+      if (const json::value* v = o->if_contains("created"); v && v->is_bool()) {
+        result.created = v->get_bool();
+      }
+    }
+    result.replayed = true;
+    return absl::OkStatus();
+  }
+  KLAXON_RETURN_IF_ERROR(internal::RequireActiveReplicationSetShared(txn, scope).status());
+  KLAXON_ASSIGN_OR_RETURN(
+      std::shared_ptr<const ResponsePlan> plan_ptr,
+      internal::RequireResponsePlanShared(txn, scope, request.response_plan_arn));
+  const ResponsePlan& plan = *plan_ptr;
+  const absl::Time now = clock_.Now();
+  const IncidentTemplate& tmpl = plan.incident_template;
+
+  std::string dedupe_key;
+  if (tmpl.dedupe_string && !tmpl.dedupe_string->empty()) {
+    dedupe_key = *tmpl.dedupe_string;
+  } else if (request.dedupe_key && !request.dedupe_key->empty()) {
+    dedupe_key = *request.dedupe_key;
+  } else {
+    dedupe_key = storage::NewOrderedUuid();
+  }
+
+  // An OPEN incident holding the key absorbs this trigger.
+  KLAXON_ASSIGN_OR_RETURN(auto holder, txn.Get(internal::kDedupTable, account, dedupe_key));
+  if (holder) {
+    KLAXON_ASSIGN_OR_RETURN(auto existing, internal::LoadIncident(txn, account, *holder));
+    if (existing && existing->status == IncidentStatus::kOpen) {
+      IncidentRecord& record = *existing;
+      KLAXON_ASSIGN_OR_RETURN(
+          auto appended,
+          internal::AppendTimelineEvent(
+              txn, account, *holder, record, limits_, /*enforce=*/false, kEventIncidentTrigger,
+              request.trigger_details ? request.trigger_details->timestamp : now,
+              TriggerEventData(false, request), TriggerReferences(request), now));
+      bool changed = appended.has_value();
+      // The duplicate's related items join the open incident (up to the limit, silently).
+      if (!request.related_items.empty()) {
+        KLAXON_ASSIGN_OR_RETURN(auto current, internal::LoadRelatedItems(txn, account, *holder));
+        std::set<std::string> seen;
+        for (const auto& [id, item] : current) seen.insert(IdentityKey(item.identifier));
+        for (const auto& item : UniqueItems(request.related_items, seen)) {
+          if (record.related_item_count >= limits_.max_related_items) break;
+          KLAXON_RETURN_IF_ERROR(
+              internal::AppendRelatedItem(txn, account, *holder, record, item).status());
+          changed = true;
         }
       }
-      result.replayed = true;
-      return absl::OkStatus();
-    }
-    KLAXON_RETURN_IF_ERROR(internal::RequireActiveReplicationSetShared(txn, scope).status());
-    KLAXON_ASSIGN_OR_RETURN(
-        std::shared_ptr<const ResponsePlan> plan_ptr,
-        internal::RequireResponsePlanShared(txn, scope, request.response_plan_arn));
-    const ResponsePlan& plan = *plan_ptr;
-    const absl::Time now = clock_.Now();
-    const IncidentTemplate& tmpl = plan.incident_template;
-
-    std::string dedupe_key;
-    if (tmpl.dedupe_string && !tmpl.dedupe_string->empty()) {
-      dedupe_key = *tmpl.dedupe_string;
-    } else if (request.dedupe_key && !request.dedupe_key->empty()) {
-      dedupe_key = *request.dedupe_key;
-    } else {
-      dedupe_key = storage::NewOrderedUuid();
-    }
-
-    // An OPEN incident holding the key absorbs this trigger.
-    KLAXON_ASSIGN_OR_RETURN(auto holder, txn.Get(internal::kDedupTable, account, dedupe_key));
-    if (holder) {
-      KLAXON_ASSIGN_OR_RETURN(auto existing, internal::LoadIncident(txn, account, *holder));
-      if (existing && existing->status == IncidentStatus::kOpen) {
-        IncidentRecord& record = *existing;
-        KLAXON_ASSIGN_OR_RETURN(
-            auto appended,
-            internal::AppendTimelineEvent(
-                txn, account, *holder, record, limits_, /*enforce=*/false, kEventIncidentTrigger,
-                request.trigger_details ? request.trigger_details->timestamp : now,
-                TriggerEventData(false, request), TriggerReferences(request), now));
-        bool changed = appended.has_value();
-        // The duplicate's related items join the open incident (up to the limit, silently).
-        if (!request.related_items.empty()) {
-          KLAXON_ASSIGN_OR_RETURN(auto current, internal::LoadRelatedItems(txn, account, *holder));
-          std::set<std::string> seen;
-          for (const auto& [id, item] : current) seen.insert(IdentityKey(item.identifier));
-          for (const auto& item : UniqueItems(request.related_items, seen)) {
-            if (record.related_item_count >= limits_.max_related_items) break;
-            KLAXON_RETURN_IF_ERROR(
-                internal::AppendRelatedItem(txn, account, *holder, record, item).status());
-            changed = true;
-          }
-        }
-        // Only the counters change; a trigger that added nothing (full timeline) rewrites nothing.
-        if (changed) KLAXON_RETURN_IF_ERROR(internal::SaveIncident(txn, account, *holder, record));
-        if (!appended && !hint_key.empty()) {
-          // Later duplicates of this key can be answered from a read snapshot.
-          MutexLock lock(&full_mu_);
-          if (full_timeline_keys_.size() >= kMaxFullHints) full_timeline_keys_.clear();
-          full_timeline_keys_.insert(hint_key);
-        }
-        result.incident_record_arn = record.arn;
-        result.parent_ops_item_id = record.parent_ops_item_id;
-        result.created = false;
-        return internal::SaveClientToken(
-            txn, account, "StartIncident", request.client_token, fingerprint,
-            json::object{
-                {"arn", record.arn}, {"created", false}, {"parent", record.parent_ops_item_id}},
-            now);
+      // Only the counters change; a trigger that added nothing (full timeline) rewrites nothing.
+      if (changed) KLAXON_RETURN_IF_ERROR(internal::SaveIncident(txn, account, *holder, record));
+      if (!appended && !hint_key.empty()) {
+        // Later duplicates of this key can be answered from a read snapshot.
+        MutexLock lock(&full_mu_);
+        if (full_timeline_keys_.size() >= kMaxFullHints) full_timeline_keys_.clear();
+        full_timeline_keys_.insert(hint_key);
       }
-      // A stale row (holder resolved or deleted): the key is free.
+      result.incident_record_arn = record.arn;
+      result.parent_ops_item_id = record.parent_ops_item_id;
+      result.created = false;
+      return internal::SaveClientToken(
+          txn, account, "StartIncident", request.client_token, fingerprint,
+          json::object{
+              {"arn", record.arn}, {"created", false}, {"parent", record.parent_ops_item_id}},
+          now);
     }
+    // A stale row (holder resolved or deleted): the key is free.
+  }
 
-    // A new incident.
-    std::set<std::string> seen;
-    std::vector<RelatedItem> related = UniqueItems(request.related_items, seen);
-    if (request.clip_related_items) {
-      const size_t room = limits_.max_related_items > 0 ? limits_.max_related_items - 1 : 0;
-      if (related.size() > room) related.resize(room);
-    }
-    KLAXON_RETURN_IF_ERROR(CheckCount(static_cast<int64_t>(related.size()) + 1,
-                                      limits_.max_related_items, -1,
-                                      "related items per incident (including the parent OpsItem)",
-                                      "related-items-per-incident", ResourceType::kIncidentRecord));
+  // A new incident.
+  std::set<std::string> seen;
+  std::vector<RelatedItem> related = UniqueItems(request.related_items, seen);
+  if (request.clip_related_items) {
+    const size_t room = limits_.max_related_items > 0 ? limits_.max_related_items - 1 : 0;
+    if (related.size() > room) related.resize(room);
+  }
+  KLAXON_RETURN_IF_ERROR(CheckCount(static_cast<int64_t>(related.size()) + 1,
+                                    limits_.max_related_items, -1,
+                                    "related items per incident (including the parent OpsItem)",
+                                    "related-items-per-incident", ResourceType::kIncidentRecord));
 
-    const std::string id = storage::NewOrderedUuid();
-    const std::string key = internal::Cat(plan.name, "/", id);
-    IncidentRecord record;
-    record.arn = IncidentRecordArn(account, plan.name, id);
-    record.title = request.title ? *request.title : tmpl.title;
-    record.summary = tmpl.summary;
-    record.status = IncidentStatus::kOpen;
-    record.impact = request.impact ? *request.impact : tmpl.impact;
-    record.creation_time = now;
-    record.last_modified_by = request.source.created_by;
-    record.last_modified_time = now;
-    record.dedupe_string = dedupe_key;
-    record.incident_record_source =
-        IncidentRecordSource{request.source.created_by, request.source.invoked_by,
-                             request.source.resource_arn, request.source.source};
-    record.chat_channel = plan.chat_channel;
-    record.notification_targets = tmpl.notification_targets;
-    record.response_plan_arn = plan.arn;
-    record.holds_dedupe_key = true;
+  const std::string id = storage::NewOrderedUuid();
+  const std::string key = internal::Cat(plan.name, "/", id);
+  IncidentRecord record;
+  record.arn = IncidentRecordArn(account, plan.name, id);
+  record.title = request.title ? *request.title : tmpl.title;
+  record.summary = tmpl.summary;
+  record.status = IncidentStatus::kOpen;
+  record.impact = request.impact ? *request.impact : tmpl.impact;
+  record.creation_time = now;
+  record.last_modified_by = request.source.created_by;
+  record.last_modified_time = now;
+  record.dedupe_string = dedupe_key;
+  record.incident_record_source =
+      IncidentRecordSource{request.source.created_by, request.source.invoked_by,
+                           request.source.resource_arn, request.source.source};
+  record.chat_channel = plan.chat_channel;
+  record.notification_targets = tmpl.notification_targets;
+  record.response_plan_arn = plan.arn;
+  record.holds_dedupe_key = true;
 
-    // Timeline: the trigger, then the start.
-    KLAXON_RETURN_IF_ERROR(internal::AppendTimelineEvent(
-                               txn, account, key, record, limits_, /*enforce=*/false,
-                               kEventIncidentTrigger,
-                               request.trigger_details ? request.trigger_details->timestamp : now,
-                               TriggerEventData(true, request), TriggerReferences(request), now)
-                               .status());
+  // Timeline: the trigger, then the start.
+  KLAXON_RETURN_IF_ERROR(internal::AppendTimelineEvent(
+                             txn, account, key, record, limits_, /*enforce=*/false,
+                             kEventIncidentTrigger,
+                             request.trigger_details ? request.trigger_details->timestamp : now,
+                             TriggerEventData(true, request), TriggerReferences(request), now)
+                             .status());
 
-    // Related items from the request, then the parent OpsItem.
+  // Related items from the request, then the parent OpsItem.
+  for (const auto& item : related) {
+    KLAXON_RETURN_IF_ERROR(internal::AppendRelatedItem(txn, account, key, record, item).status());
+  }
+  opsitems::Scope ops_scope{account, scope.region, request.source.created_by};
+  opsitems::NewOpsItem parent;
+  parent.title = record.title.empty() ? std::string("Incident") : record.title;
+  parent.description = TruncateUtf8(
+      record.summary && !record.summary->empty()
+          ? *record.summary
+          : internal::Cat(parent.title, " (Incident Manager incident ", record.arn, ")"),
+      kOpsItemDescriptionMax);
+  parent.source = std::string(kOpsItemSource);
+  parent.ops_item_type = "/aws/issue";
+  parent.priority = record.impact;
+  parent.severity = internal::Cat(std::min(record.impact, 4));  // OpsCenter severities are 1..4
+  parent.operational_data["/aws/resources"] = opsitems::OpsItemDataValue{
+      json::serialize(json::array{json::object{{"arn", record.arn}}}), "SearchableString"};
+  KLAXON_ASSIGN_OR_RETURN(auto created, ops_items_.CreateAndAssociateInTxn(
+                                            txn, ops_scope, parent, "IsParentOf",
+                                            "AWS::SSMIncidents::IncidentRecord", record.arn));
+  const opsitems::OpsItem& ops_item = created.first;
+  record.parent_ops_item_id = ops_item.ops_item_id;
+  RelatedItem parent_item;
+  parent_item.identifier.type = "PARENT";
+  parent_item.identifier.value.arn = ops_item.ops_item_arn;
+  parent_item.title = "parentItem";
+  KLAXON_RETURN_IF_ERROR(
+      internal::AppendRelatedItem(txn, account, key, record, parent_item).status());
+
+  // The runbook, if the plan has one and a starter is configured.
+  json::object start_data;
+  start_data["incidentTitle"] = record.title;
+  start_data["responsePlanArn"] = plan.arn;
+  if (request.trigger_details && request.trigger_details->trigger_arn) {
+    start_data["triggerArn"] = *request.trigger_details->trigger_arn;
+  }
+  if (runbooks_ != nullptr && request.run_runbook && !plan.actions.empty()) {
+    RunbookRequest runbook;
+    runbook.scope = scope;
+    runbook.incident_record_arn = record.arn;
+    runbook.response_plan_arn = plan.arn;
+    runbook.automation = plan.actions.front().ssm_automation;
     for (const auto& item : related) {
-      KLAXON_RETURN_IF_ERROR(internal::AppendRelatedItem(txn, account, key, record, item).status());
-    }
-    opsitems::Scope ops_scope{account, scope.region, request.source.created_by};
-    opsitems::NewOpsItem parent;
-    parent.title = record.title.empty() ? std::string("Incident") : record.title;
-    parent.description = TruncateUtf8(
-        record.summary && !record.summary->empty()
-            ? *record.summary
-            : internal::Cat(parent.title, " (Incident Manager incident ", record.arn, ")"),
-        kOpsItemDescriptionMax);
-    parent.source = std::string(kOpsItemSource);
-    parent.ops_item_type = "/aws/issue";
-    parent.priority = record.impact;
-    parent.severity = internal::Cat(std::min(record.impact, 4));  // OpsCenter severities are 1..4
-    parent.operational_data["/aws/resources"] = opsitems::OpsItemDataValue{
-        json::serialize(json::array{json::object{{"arn", record.arn}}}), "SearchableString"};
-    KLAXON_ASSIGN_OR_RETURN(auto created, ops_items_.CreateAndAssociateInTxn(
-                                              txn, ops_scope, parent, "IsParentOf",
-                                              "AWS::SSMIncidents::IncidentRecord", record.arn));
-    const opsitems::OpsItem& ops_item = created.first;
-    record.parent_ops_item_id = ops_item.ops_item_id;
-    RelatedItem parent_item;
-    parent_item.identifier.type = "PARENT";
-    parent_item.identifier.value.arn = ops_item.ops_item_arn;
-    parent_item.title = "parentItem";
-    KLAXON_RETURN_IF_ERROR(
-        internal::AppendRelatedItem(txn, account, key, record, parent_item).status());
-
-    // The runbook, if the plan has one and a starter is configured.
-    json::object start_data;
-    start_data["incidentTitle"] = record.title;
-    start_data["responsePlanArn"] = plan.arn;
-    if (request.trigger_details && request.trigger_details->trigger_arn) {
-      start_data["triggerArn"] = *request.trigger_details->trigger_arn;
-    }
-    if (runbooks_ != nullptr && request.run_runbook && !plan.actions.empty()) {
-      RunbookRequest runbook;
-      runbook.scope = scope;
-      runbook.incident_record_arn = record.arn;
-      runbook.response_plan_arn = plan.arn;
-      runbook.automation = plan.actions.front().ssm_automation;
-      for (const auto& item : related) {
-        if (item.identifier.type == "INVOLVED_RESOURCE" && item.identifier.value.arn) {
-          runbook.involved_resources.push_back(*item.identifier.value.arn);
-        }
-      }
-      auto started = runbooks_->StartInTxn(txn, runbook);
-      if (!started.ok()) {
-        if (started.status().code() == absl::StatusCode::kInternal ||
-            started.status().code() == absl::StatusCode::kUnavailable) {
-          return started.status();
-        }
-        json::object failure{{"ssmDocumentName", runbook.automation.document_name},
-                             {"failureReason", std::string(started.status().message())}};
-        KLAXON_RETURN_IF_ERROR(internal::AppendTimelineEvent(
-                                   txn, account, key, record, limits_, /*enforce=*/false,
-                                   kRunbookStartFailure, now, json::serialize(failure), {}, now)
-                                   .status());
-      } else if (*started) {
-        record.automation_executions.push_back(**started);
-        start_data["ssmDocumentName"] = runbook.automation.document_name;
-        if (runbook.automation.document_version) {
-          start_data["ssmDocumentVersion"] = *runbook.automation.document_version;
-        }
+      if (item.identifier.type == "INVOLVED_RESOURCE" && item.identifier.value.arn) {
+        runbook.involved_resources.push_back(*item.identifier.value.arn);
       }
     }
-    KLAXON_RETURN_IF_ERROR(internal::AppendTimelineEvent(txn, account, key, record, limits_,
-                                                         /*enforce=*/false, kEventIncidentStart,
-                                                         now, json::serialize(start_data), {}, now)
-                               .status());
+    auto started = runbooks_->StartInTxn(txn, runbook);
+    if (!started.ok()) {
+      if (started.status().code() == absl::StatusCode::kInternal ||
+          started.status().code() == absl::StatusCode::kUnavailable) {
+        return started.status();
+      }
+      json::object failure{{"ssmDocumentName", runbook.automation.document_name},
+                           {"failureReason", std::string(started.status().message())}};
+      KLAXON_RETURN_IF_ERROR(internal::AppendTimelineEvent(txn, account, key, record, limits_,
+                                                           /*enforce=*/false, kRunbookStartFailure,
+                                                           now, json::serialize(failure), {}, now)
+                                 .status());
+    } else if (*started) {
+      record.automation_executions.push_back(**started);
+      start_data["ssmDocumentName"] = runbook.automation.document_name;
+      if (runbook.automation.document_version) {
+        start_data["ssmDocumentVersion"] = *runbook.automation.document_version;
+      }
+    }
+  }
+  KLAXON_RETURN_IF_ERROR(internal::AppendTimelineEvent(txn, account, key, record, limits_,
+                                                       /*enforce=*/false, kEventIncidentStart, now,
+                                                       json::serialize(start_data), {}, now)
+                             .status());
 
-    KLAXON_RETURN_IF_ERROR(internal::SaveTags(txn, account, record.arn, tmpl.incident_tags));
-    KLAXON_RETURN_IF_ERROR(internal::SaveIncident(txn, account, key, record));
-    KLAXON_RETURN_IF_ERROR(txn.Put(internal::kIncidentIndexTable, account,
-                                   internal::IncidentIndexKey(record.creation_time, key), key));
-    KLAXON_RETURN_IF_ERROR(txn.Put(internal::kDedupTable, account, dedupe_key, key));
-    result.incident_record_arn = record.arn;
-    result.parent_ops_item_id = record.parent_ops_item_id;
-    result.created = true;
-    return internal::SaveClientToken(
-        txn, account, "StartIncident", request.client_token, fingerprint,
-        json::object{{"arn", record.arn}, {"created", true}, {"parent", record.parent_ops_item_id}},
-        now);
-  }));
-  return result;
+  KLAXON_RETURN_IF_ERROR(internal::SaveTags(txn, account, record.arn, tmpl.incident_tags));
+  KLAXON_RETURN_IF_ERROR(internal::SaveIncident(txn, account, key, record));
+  KLAXON_RETURN_IF_ERROR(txn.Put(internal::kIncidentIndexTable, account,
+                                 internal::IncidentIndexKey(record.creation_time, key), key));
+  KLAXON_RETURN_IF_ERROR(txn.Put(internal::kDedupTable, account, dedupe_key, key));
+  result.incident_record_arn = record.arn;
+  result.parent_ops_item_id = record.parent_ops_item_id;
+  result.created = true;
+  return internal::SaveClientToken(
+      txn, account, "StartIncident", request.client_token, fingerprint,
+      json::object{{"arn", record.arn}, {"created", true}, {"parent", record.parent_ops_item_id}},
+      now);
 }
 
 absl::StatusOr<IncidentRecord> IncidentService::Get(const Scope& scope, std::string_view arn) {

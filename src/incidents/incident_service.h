@@ -28,6 +28,7 @@
 // Thread-safety: all methods are thread-safe (state lives in the Store; the in-memory hints and
 // answers are revalidated against it). Copy/move: neither.
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -121,6 +122,16 @@ class IncidentService {
   absl::StatusOr<StartIncidentResult> Start(const Scope& scope,
                                             const StartIncidentRequest& request);
 
+  // Start() without waiting, for a caller inside a NonBlockingScope (the HTTP server's I/O
+  // thread). Returns an error without calling `done`: a validation error as Start() would, or
+  // WouldBlockError() when the start needs a read first (the read-only path of a storm) or the
+  // store cannot write asynchronously — run Start() instead. Otherwise returns OK and calls `done`
+  // exactly once with what Start() would have returned: at once for an answer known in memory,
+  // else after the transaction's durable commit, on the store's writer thread (so `done` must be
+  // quick and must not call into the store).
+  absl::Status StartAsync(const Scope& scope, const StartIncidentRequest& request,
+                          std::function<void(absl::StatusOr<StartIncidentResult>)> done);
+
   // Errors: ValidationException (not an incident ARN), AccessDeniedException,
   // ResourceNotFoundException{INCIDENT_RECORD}.
   absl::StatusOr<IncidentRecord> Get(const Scope& scope, std::string_view arn);
@@ -159,6 +170,23 @@ class IncidentService {
                                   const std::optional<std::string>& client_token);
 
  private:
+  // One start's state between its preparation and its transaction.
+  struct StartCall {
+    const Scope* scope = nullptr;
+    const StartIncidentRequest* request = nullptr;
+    bool has_token = false;
+    std::string absorbed_key;  // key of absorbed_ ("" when the start has a clientToken)
+    std::string fingerprint;   // of the parameters, for clientToken replay
+    std::string hint_key;      // key of full_timeline_keys_ ("" if none)
+    bool may_absorb_read_only = false;
+    StartIncidentResult result;  // set by StartInTxn
+  };
+  // Validation, then the storm answer from memory (returned if known), then the rest of `call`.
+  absl::StatusOr<std::optional<StartIncidentResult>> PrepareStart(StartCall& call);
+  // The transaction of a start (clientToken replay, dedup, or the new incident); sets
+  // call.result. Runs on the store's writer thread for StartAsync.
+  absl::Status StartInTxn(storage::WriteTxn& txn, StartCall& call);
+
   storage::Store& store_;
   Clock& clock_;
   opsitems::OpsItemService& ops_items_;
