@@ -43,6 +43,7 @@ struct Dispatcher::Outcome {
   const model::Operation* operation = nullptr;
   HttpResponse response;
   std::string admitted_account;  // set when the rate limiter took a token
+  std::chrono::steady_clock::time_point start;
 };
 
 Dispatcher::Dispatcher(const Authenticator& authenticator, const OperationTable& operations,
@@ -134,6 +135,35 @@ absl::Status Dispatcher::Process(const HttpRequest& request, Outcome& out) {
   context.operation = out.operation->name;
   context.request_id = out.request_id;
 
+  if (IsNonBlocking()) {
+    if (const AsyncHandler* async = operations_.FindAsync(service->name(), out.operation->name)) {
+      // The response is built later, on the connection's thread, from what the handler reports.
+      auto deferred = std::make_shared<DeferredResponse>();
+      auto done_outcome = std::make_shared<Outcome>();
+      done_outcome->request_id = out.request_id;
+      done_outcome->detection = out.detection;
+      done_outcome->codec = out.codec;
+      done_outcome->operation = out.operation;
+      done_outcome->start = out.start;
+      absl::Status queued;
+      try {
+        queued = (*async)(context, input,
+                          [this, deferred, done_outcome](absl::StatusOr<boost::json::object> r) {
+                            deferred->Complete([this, done_outcome, r = std::move(r)]() mutable {
+                              return FinishDeferred(*done_outcome, std::move(r));
+                            });
+                          });
+      } catch (const std::exception& e) {
+        spdlog::error("request {}: {}.{} threw: {}", out.request_id, service->name(),
+                      out.operation->name, e.what());
+        return absl::InternalError("handler threw");
+      }
+      if (!queued.ok()) return queued;
+      out.response.deferred = std::move(deferred);
+      return absl::OkStatus();
+    }
+  }
+
   absl::StatusOr<boost::json::object> output;
   try {
     output = (*handler)(context, input);
@@ -169,8 +199,8 @@ uint64_t Dispatcher::RouteKey(const HttpRequest& request) const {
 }
 
 HttpResponse Dispatcher::Handle(const HttpRequest& request) {
-  auto start = std::chrono::steady_clock::now();
   Outcome out;
+  out.start = std::chrono::steady_clock::now();
   out.request_id = NewUuid();
   out.detection = protocol::DetectService(request, models_);
   out.codec = codecs_.Find(out.detection.protocol);
@@ -193,7 +223,20 @@ HttpResponse Dispatcher::Handle(const HttpRequest& request) {
     retry.would_block = true;
     return retry;
   }
+  if (status.ok() && out.response.deferred) return std::move(out.response);  // see FinishDeferred
+  return Finalize(out, status);
+}
 
+HttpResponse Dispatcher::FinishDeferred(Outcome& out, absl::StatusOr<boost::json::object> output) {
+  absl::Status status = output.status();
+  if (status.ok()) {
+    out.codec->EncodeOutput(*out.detection.service, *out.operation, std::move(*output),
+                            out.request_id, &out.response);
+  }
+  return Finalize(out, status);
+}
+
+HttpResponse Dispatcher::Finalize(Outcome& out, const absl::Status& status) {
   const model::ServiceModel* service = out.detection.service;
   std::string service_label = service != nullptr ? service->name() : std::string(kUnknown);
   std::string operation_label = out.operation != nullptr ? out.operation->name
@@ -220,7 +263,8 @@ HttpResponse Dispatcher::Handle(const HttpRequest& request) {
   }
   out.response.SetHeader("x-amzn-RequestId", out.request_id);
 
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - out.start).count();
   metrics_
       .GetCounter("klaxon_requests_total", "API requests by service, operation and HTTP status.",
                   {{"service", service_label},

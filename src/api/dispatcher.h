@@ -15,7 +15,9 @@
 //   8. encode the output, or the handler's error through protocol/errors.h.
 // A handler that returns WouldBlockError() (it was called inside a NonBlockingScope and would have
 // to block) gets a response with `would_block` set, which the HTTP server retries on its pool; it
-// is not counted in the metrics and its rate-limit token is given back.
+// is not counted in the metrics and its rate-limit token is given back. Inside a NonBlockingScope
+// an operation with an AsyncHandler is called through it: the response then has `deferred` set,
+// and is encoded (and counted) when the server finishes it.
 // Every response carries `x-amzn-RequestId` (a UUID, also the CallContext's request_id).
 // Metrics: `klaxon_requests_total{service,operation,status}` and
 // `klaxon_request_seconds{service,operation}` (unknown parts are labeled "unknown").
@@ -72,6 +74,10 @@ class Dispatcher final : public RequestHandler {
  private:
   struct Outcome;
   absl::Status Process(const HttpRequest& request, Outcome& outcome);
+  // The response of a deferred call (an AsyncHandler's result), built on the connection's thread.
+  HttpResponse FinishDeferred(Outcome& outcome, absl::StatusOr<boost::json::object> output);
+  // Encodes an error (if any), adds x-amzn-RequestId, records the metrics.
+  HttpResponse Finalize(Outcome& outcome, const absl::Status& status);
   // The bucket size (DispatcherOptions::throttle_burst, or its default).
   double Burst() const;
   // False when `account` is over its rate.

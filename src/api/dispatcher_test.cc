@@ -6,6 +6,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "api/http/server.h"
 #include "api/protocol/wire_text.h"
@@ -487,6 +488,54 @@ TEST_F(DispatcherTest, NonBlockingScopeReachesOnlyOperationsThatHonourIt) {
       HasSubstr(
           R"(klaxon_requests_total{service="ssm-incidents",operation="StartIncident",status="200"} 1)"));
   EXPECT_THAT(text, Not(HasSubstr(R"(operation="DescribeOpsItems")")));
+}
+
+// Inside a NonBlockingScope an operation with an AsyncHandler answers with a deferred response,
+// encoded (and counted) when finished; outside one its Handler runs as usual.
+TEST_F(DispatcherTest, AsyncHandlersAnswerWithDeferredResponses) {
+  std::function<void(absl::StatusOr<json::object>)> pending;
+  table_.AddAsync("ssm-incidents", "StartIncident",
+                  [&](const CallContext&, const json::object& in,
+                      std::function<void(absl::StatusOr<json::object>)> done) -> absl::Status {
+                    if (in.contains("title")) return WouldBlockError();
+                    if (in.contains("impact")) return ValidationError("impact: refused at once");
+                    pending = std::move(done);
+                    return absl::OkStatus();
+                  });
+  const std::string body = std::string(R"({"responsePlanArn":")") + kPlanArn + "\"}";
+  HttpResponse deferred;
+  {
+    NonBlockingScope scope;
+    deferred = Rest("POST", "/startIncident", body);
+    EXPECT_TRUE(Rest("POST", "/startIncident",
+                     std::string(R"({"responsePlanArn":")") + kPlanArn + R"(","title":"t"})")
+                    .would_block);
+    HttpResponse refused =
+        Rest("POST", "/startIncident",
+             std::string(R"({"responsePlanArn":")") + kPlanArn + R"(","impact":3})");
+    EXPECT_EQ(refused.status, 400);
+    EXPECT_EQ(Header(refused, "x-amzn-ErrorType"), "ValidationException");
+  }
+  ASSERT_NE(deferred.deferred, nullptr);
+  ASSERT_TRUE(pending);
+  EXPECT_EQ(services_.calls(), 0);  // the Handler did not run
+  EXPECT_THAT(metrics_.Render(), Not(HasSubstr(R"(operation="StartIncident",status="200")")));
+  // Completed from another thread (as the store's writer does); built where the server runs it.
+  std::thread([&] { pending(json::object{{"incidentRecordArn", "arn:later"}}); }).join();
+  DeferredResponse::Finish finish;
+  deferred.deferred->OnComplete([&](DeferredResponse::Finish f) { finish = std::move(f); });
+  ASSERT_TRUE(finish);
+  HttpResponse response = finish();
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(json::parse(response.body).at("incidentRecordArn"), "arn:later");
+  EXPECT_FALSE(Header(response, "x-amzn-RequestId").empty());
+  EXPECT_THAT(
+      metrics_.Render(),
+      HasSubstr(
+          R"(klaxon_requests_total{service="ssm-incidents",operation="StartIncident",status="200"} 1)"));
+  // Outside a scope the Handler answers.
+  EXPECT_EQ(Rest("POST", "/startIncident", body).status, 200);
+  EXPECT_EQ(services_.calls(), 1);
 }
 
 TEST_F(DispatcherTest, RecordsMetrics) {

@@ -30,6 +30,15 @@ struct CallContext {
 using Handler = std::function<absl::StatusOr<boost::json::object>(const CallContext&,
                                                                   const boost::json::object&)>;
 
+// An operation's handler for a caller inside a NonBlockingScope (the HTTP server's I/O thread),
+// which may complete later without holding a thread. Returns an error without calling `done`:
+// WouldBlockError() (run the Handler instead, where it may block) or the call's own error.
+// Otherwise returns OK and calls `done` exactly once, at once or from another thread (the store's
+// writer): `done` only hands the result over.
+using AsyncHandler =
+    std::function<absl::Status(const CallContext&, const boost::json::object&,
+                               std::function<void(absl::StatusOr<boost::json::object>)> done)>;
+
 // Operation handlers by (service, operation). Filled at startup, read-only afterwards; lookups are
 // then thread-safe.
 //
@@ -37,7 +46,8 @@ using Handler = std::function<absl::StatusOr<boost::json::object>(const CallCont
 // (common/non_blocking.h), it either answers without blocking or returns WouldBlockError() having
 // changed nothing. Inside a NonBlockingScope the dispatcher refuses every other operation for
 // it (WouldBlock) before decoding the input: only these are ever tried on an I/O thread when
-// their kind usually blocks (see api/http/server.h).
+// their kind usually blocks (see api/http/server.h). An operation with an AsyncHandler (AddAsync)
+// is called through it there instead.
 class OperationTable {
  public:
   void Add(const std::string& service, const std::string& operation, Handler handler,
@@ -49,15 +59,26 @@ class OperationTable {
     auto it = handlers_.find(service + "/" + operation);
     return it == handlers_.end() ? nullptr : &it->second.handler;
   }
+  // An AsyncHandler, used instead of the Handler inside a NonBlockingScope. The operation must
+  // have been added first.
+  void AddAsync(const std::string& service, const std::string& operation, AsyncHandler handler) {
+    handlers_.at(service + "/" + operation).async = std::move(handler);
+  }
+  // nullptr when the operation has no AsyncHandler.
+  const AsyncHandler* FindAsync(const std::string& service, const std::string& operation) const {
+    auto it = handlers_.find(service + "/" + operation);
+    return it == handlers_.end() || !it->second.async ? nullptr : &it->second.async;
+  }
   bool HonoursNonBlocking(const std::string& service, const std::string& operation) const {
     auto it = handlers_.find(service + "/" + operation);
-    return it != handlers_.end() && it->second.honours_non_blocking;
+    return it != handlers_.end() && (it->second.honours_non_blocking || it->second.async);
   }
 
  private:
   struct Entry {
     Handler handler;
     bool honours_non_blocking = false;
+    AsyncHandler async;
   };
   std::map<std::string, Entry> handlers_;
 };

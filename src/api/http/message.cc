@@ -49,4 +49,31 @@ void HttpResponse::SetHeader(std::string name, std::string value) {
   headers.emplace_back(std::move(name), std::move(value));
 }
 
+void DeferredResponse::Complete(Finish finish) {
+  std::function<void(Finish)> ready;
+  {
+    klaxon::MutexLock lock(&mu_);
+    completed_ = true;
+    if (!ready_) {
+      finish_ = std::move(finish);
+      return;
+    }
+    ready = std::move(ready_);
+  }
+  ready(std::move(finish));
+}
+
+void DeferredResponse::OnComplete(std::function<void(Finish)> ready) {
+  Finish finish;
+  {
+    klaxon::MutexLock lock(&mu_);
+    if (!completed_) {
+      ready_ = std::move(ready);
+      return;
+    }
+    finish = std::move(finish_);
+  }
+  ready(std::move(finish));
+}
+
 }  // namespace klaxon::api

@@ -3,10 +3,15 @@
 // handlers can be unit-tested without a socket. The server (api/http/server.h) converts.
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "common/mutex.h"
 
 namespace klaxon::api {
 
@@ -23,6 +28,28 @@ struct HttpRequest {
   bool HasHeader(std::string_view name) const;
 };
 
+struct HttpResponse;
+
+// A response a handler completes later, without holding a thread: the work was queued (a write
+// for the store's group commit) and its completion arrives from another thread. Complete() is
+// called exactly once, by whoever finishes the work, with a function that builds the response;
+// the server calls OnComplete() exactly once and runs that function on the connection's own
+// thread. Thread-safe.
+class DeferredResponse {
+ public:
+  using Finish = std::function<HttpResponse()>;
+  void Complete(Finish finish);
+  // `ready` runs once the response can be built: inside this call if Complete() already ran,
+  // else inside Complete() (on the completing thread: it should only hand `finish` over).
+  void OnComplete(std::function<void(Finish)> ready);
+
+ private:
+  klaxon::Mutex mu_;
+  Finish finish_ ABSL_GUARDED_BY(mu_);
+  std::function<void(Finish)> ready_ ABSL_GUARDED_BY(mu_);
+  bool completed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
 struct HttpResponse {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
@@ -30,6 +57,9 @@ struct HttpResponse {
   // Not a response: Handle(), called inside a NonBlockingScope (common/non_blocking.h), could not
   // answer without blocking and changed nothing. The server runs the request again on its pool.
   bool would_block = false;
+  // Not a response yet (only inside a NonBlockingScope): the response is what `deferred`
+  // finishes with; the server waits for it without a thread.
+  std::shared_ptr<DeferredResponse> deferred;
 
   void SetHeader(std::string name, std::string value);
 };
@@ -44,7 +74,8 @@ class RequestHandler {
  public:
   virtual ~RequestHandler() = default;
   // Inside a NonBlockingScope, a handler that would block returns a response with `would_block`
-  // set instead (and must not have changed anything); outside one it never does.
+  // set instead (and must not have changed anything), or one with `deferred` set when it queued
+  // work that completes later; outside one it does neither.
   virtual HttpResponse Handle(const HttpRequest& request) = 0;
 
   // Names the kind of request (for the dispatcher: the API operation) as a hash. Called on an I/O

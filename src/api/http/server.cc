@@ -225,6 +225,7 @@ class HttpServer::Impl {
     s.handoffs = handoffs_.load();
     s.nonblocking_answered = nonblocking_answered_.load();
     s.nonblocking_retried = nonblocking_retried_.load();
+    s.deferred_requests = deferred_requests_.load();
     return s;
   }
 
@@ -301,6 +302,7 @@ class HttpServer::Impl {
   std::atomic<uint64_t> handoffs_{0};
   std::atomic<uint64_t> nonblocking_answered_{0};
   std::atomic<uint64_t> nonblocking_retried_{0};
+  std::atomic<uint64_t> deferred_requests_{0};
   bool started_ = false;
   bool stopped_ = false;
 
@@ -535,6 +537,7 @@ Awaitable<HttpResponse> HttpServer::Impl::RunHandler(const HttpRequest& request)
     if (runner != nullptr) runner->inline_since.store(0);
     co_return response;
   }
+  std::shared_ptr<DeferredResponse> deferred;
   if (options_.inline_handlers && routes_.TryNonBlocking(route)) {
     std::optional<HttpResponse> answered = TryNonBlocking(request);
     routes_.RecordNonBlocking(route, answered.has_value());
@@ -542,9 +545,41 @@ Awaitable<HttpResponse> HttpServer::Impl::RunHandler(const HttpRequest& request)
       nonblocking_answered_.fetch_add(1, std::memory_order_relaxed);
       inline_requests_.fetch_add(1, std::memory_order_relaxed);
       inline_counter_.Add();
-      co_return *std::move(answered);
+      if (!answered->deferred) co_return *std::move(answered);
+      deferred_requests_.fetch_add(1, std::memory_order_relaxed);
+      deferred = std::move(answered->deferred);
+    } else {
+      nonblocking_retried_.fetch_add(1, std::memory_order_relaxed);
     }
-    nonblocking_retried_.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (deferred) {
+    // Queued work (a write waiting for its group commit): wait for it without a thread. Its
+    // completion posts the response's builder to this connection's strand; the work guard keeps
+    // the io_context running until then. (The initiation captures only a raw pointer: GCC 12
+    // may destroy the temporaries of a co_await full-expression twice, so none of them may own
+    // anything; `deferred` outlives the wait.)
+    asio::use_awaitable_t<Executor> token;
+    co_return co_await asio::async_initiate<asio::use_awaitable_t<Executor>, void(HttpResponse)>(
+        [d = deferred.get()](auto handler) {
+          auto work = asio::make_work_guard(asio::get_associated_executor(handler));
+          auto pending = std::make_shared<std::optional<decltype(handler)>>(std::move(handler));
+          d->OnComplete([pending, work](DeferredResponse::Finish finish) mutable {
+            auto ex = work.get_executor();
+            asio::post(ex, [pending, finish = std::move(finish)]() mutable {
+              HttpResponse response;
+              try {
+                response = finish();
+              } catch (const std::exception& e) {
+                spdlog::error("http: building a deferred response threw: {}", e.what());
+                response = SimpleResponse(500, "internal error\n");
+              }
+              auto h = std::move(**pending);
+              pending->reset();
+              std::move(h)(std::move(response));
+            });
+          });
+        },
+        token);
   }
   pooled_requests_.fetch_add(1, std::memory_order_relaxed);
   pooled_counter_.Add();

@@ -18,8 +18,11 @@
 //    Such a request is first tried on the I/O thread inside a NonBlockingScope
 //    (common/non_blocking.h), where anything that would block refuses (`would_block`) before
 //    changing anything; only then is it handed to the pool. That answers what needs no commit (a
-//    deduplicated StartIncident answered from memory) without a hand-off. Tries continue while
-//    more than ~1 in 4 answers, else one call in 64 probes.
+//    deduplicated StartIncident answered from memory) without a hand-off. A handler may also
+//    answer with a `deferred` response (a StartIncident queued for the group commit): the
+//    connection's coroutine then waits for its completion, which the store's writer posts to the
+//    connection's strand — no thread waits. Tries continue while more than ~1 in 4 answers, else
+//    one call in 64 probes.
 //    (Leader/followers — the reading thread hands its io_context to a spare and runs the blocking
 //    handler itself — was measured too: no fewer context switches per StartIncident, because the
 //    group commit's own wake-ups dominate.)
@@ -97,6 +100,8 @@ struct HttpServerStats {
   // there (also counted in inline_requests), or retried on the pool (also in pooled_requests).
   uint64_t nonblocking_answered = 0;
   uint64_t nonblocking_retried = 0;
+  // Of the answered ones, those that completed later (`deferred`), waited for without a thread.
+  uint64_t deferred_requests = 0;
 };
 
 // An HTTP/1.1 server. Not copyable or movable. Start() once, Stop() once (the destructor stops).

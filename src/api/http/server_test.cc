@@ -166,13 +166,35 @@ class TestHandler : public RequestHandler {
       retry.would_block = true;
       return retry;
     }
+    // /later: blocks (sleeps slow_ms) outside a NonBlockingScope; inside one it answers with a
+    // deferred response, completed from another thread once Release() is called.
+    if (absl::StartsWith(request.target, "/later") && IsNonBlocking()) {
+      calls_.fetch_add(1);
+      auto deferred = std::make_shared<DeferredResponse>();
+      std::thread([this, deferred, target = request.target] {
+        in_slow_.fetch_add(1);
+        {
+          std::unique_lock<std::mutex> lock(gate_mu_);
+          gate_.wait(lock, [&] { return released_; });
+        }
+        in_slow_.fetch_sub(1);
+        deferred->Complete([target] {
+          HttpResponse response;
+          response.body = "deferred " + target;
+          return response;
+        });
+      }).detach();
+      HttpResponse pending;
+      pending.deferred = std::move(deferred);
+      return pending;
+    }
     calls_.fetch_add(1);
     {
       std::lock_guard<std::mutex> lock(mu_);
       last_ = request;
     }
     if (absl::StartsWith(request.target, "/throw")) throw std::runtime_error("boom");
-    if (absl::StartsWith(request.target, "/slow") ||
+    if (absl::StartsWith(request.target, "/slow") || absl::StartsWith(request.target, "/later") ||
         (absl::StartsWith(request.target, "/maybe") && !absl::EndsWith(request.target, "?fast"))) {
       in_slow_.fetch_add(1);
       if (!notified_.exchange(true)) started_.Notify();
@@ -657,6 +679,46 @@ TEST_F(HttpServerTest, PooledKindsAreTriedWithoutBlockingFirst) {
   EXPECT_EQ(stats.pooled_requests, 2u);
   EXPECT_EQ(handler.calls(), 8);  // a refused try is not a call
   server.Stop();
+}
+
+// A deferred response is waited for without a thread: while it is pending, the same I/O thread
+// (the only one) keeps serving other connections, and the response arrives once completed.
+TEST_F(HttpServerTest, DeferredResponsesAreWaitedForWithoutAThread) {
+  HttpServerOptions options;
+  options.io_threads = 1;
+  StartServer(options);
+  handler_.set_slow_ms(1);  // the first (probe) call runs inline and blocks: the kind is pooled
+  RawClient first(port());
+  first.Send("GET /later?0 HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto probe = first.Read(std::chrono::seconds(30));
+  ASSERT_TRUE(probe);
+  EXPECT_EQ(probe->body, "GET /later?0 ");
+  std::vector<std::unique_ptr<RawClient>> waiting;
+  for (int i = 1; i <= 3; ++i) {
+    waiting.push_back(std::make_unique<RawClient>(port()));
+    waiting.back()->Send(absl::StrCat("GET /later?", i, " HTTP/1.1\r\nHost: x\r\n\r\n"));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (handler_.in_slow() < 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(handler_.in_slow(), 3);
+  RawClient other(port());
+  other.Send(kGet);
+  auto served = other.Read(std::chrono::seconds(30));
+  ASSERT_TRUE(served);
+  EXPECT_EQ(served->status, 200);
+  handler_.Release();
+  for (int i = 1; i <= 3; ++i) {
+    auto response = waiting[i - 1]->Read(std::chrono::seconds(30));
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->body, absl::StrCat("deferred /later?", i));
+  }
+  HttpServerStats stats = server_->stats();
+  EXPECT_EQ(stats.deferred_requests, 3u);
+  EXPECT_EQ(stats.nonblocking_answered, 3u);
+  EXPECT_EQ(stats.pooled_requests, 0u);
 }
 
 TEST_F(HttpServerTest, StalledInlineHandlerIsHandedOff) {

@@ -662,7 +662,8 @@ Result DeleteResponsePlan(im::IncidentManager& m, const CallContext& ctx, const 
 
 // --- incidents ---
 
-Result StartIncident(im::IncidentManager& m, const CallContext& ctx, const json::object& in) {
+absl::StatusOr<im::StartIncidentRequest> ReadStartIncident(const CallContext& ctx,
+                                                           const json::object& in) {
   im::StartIncidentRequest req;
   KLAXON_ASSIGN_OR_RETURN(req.response_plan_arn, RequiredString(in, "responsePlanArn"));
   KLAXON_ASSIGN_OR_RETURN(req.title, OptString(in, "title"));
@@ -689,8 +690,29 @@ Result StartIncident(im::IncidentManager& m, const CallContext& ctx, const json:
   req.source.created_by = ctx.caller.principal_arn;
   req.source.invoked_by = ctx.caller.principal_arn;
   req.source.source = std::string(im::kManualIncidentSource);
+  return req;
+}
+
+Result StartIncident(im::IncidentManager& m, const CallContext& ctx, const json::object& in) {
+  KLAXON_ASSIGN_OR_RETURN(im::StartIncidentRequest req, ReadStartIncident(ctx, in));
   KLAXON_ASSIGN_OR_RETURN(im::StartIncidentResult result, m.incidents().Start(ScopeOf(ctx), req));
   return json::object{{"incidentRecordArn", result.incident_record_arn}};
+}
+
+// On the HTTP server's I/O thread: the start's transaction is queued for the store's group
+// commit and the response sent when it is durable, with no thread waiting for it.
+absl::Status StartIncidentAsync(im::IncidentManager& m, const CallContext& ctx,
+                                const json::object& in,
+                                std::function<void(absl::StatusOr<json::object>)> done) {
+  KLAXON_ASSIGN_OR_RETURN(im::StartIncidentRequest req, ReadStartIncident(ctx, in));
+  return m.incidents().StartAsync(
+      ScopeOf(ctx), req, [done = std::move(done)](absl::StatusOr<im::StartIncidentResult> r) {
+        if (!r.ok()) {
+          done(r.status());
+        } else {
+          done(json::object{{"incidentRecordArn", r->incident_record_arn}});
+        }
+      });
 }
 
 Result GetIncidentRecord(im::IncidentManager& m, const CallContext& ctx, const json::object& in) {
@@ -939,16 +961,17 @@ void RegisterSsmIncidentsHandlers(OperationTable& table, incidents::IncidentMana
   };
   for (const auto& [name, fn] : kOperations) {
     Fn f = fn;
-    // StartIncident honours NonBlockingScope: a storm's duplicate is answered from memory, and
-    // anything else refuses before touching the store (IncidentService::Start).
-    const bool honours_non_blocking = std::string_view(name) == "StartIncident";
-    table.Add(
-        kService, name,
-        [&incidents, f](const CallContext& ctx, const json::object& in) {
-          return f(incidents, ctx, in);
-        },
-        honours_non_blocking);
+    table.Add(kService, name, [&incidents, f](const CallContext& ctx, const json::object& in) {
+      return f(incidents, ctx, in);
+    });
   }
+  // Inside a NonBlockingScope (the HTTP server's I/O thread) StartIncident answers a storm's
+  // duplicate from memory and queues any other start for the group commit.
+  table.AddAsync(kService, "StartIncident",
+                 [&incidents](const CallContext& ctx, const json::object& in,
+                              std::function<void(absl::StatusOr<json::object>)> done) {
+                   return StartIncidentAsync(incidents, ctx, in, std::move(done));
+                 });
 }
 
 }  // namespace klaxon::api::ssm_incidents
