@@ -357,6 +357,7 @@ TEST_F(IncidentServiceTest, FortyConcurrentStartsWithOneKeyMakeOneIncident) {
   std::vector<int> created(kThreads, 0);  // not vector<bool>: its bits share words
   std::atomic<int> ready{0};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] {
       auto req = ManualStart(plan);

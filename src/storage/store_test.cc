@@ -379,6 +379,7 @@ TEST_P(StoreConformance, WriteAsyncCommitsThenReports) {
   EXPECT_EQ(Get("t", "a", "y"), std::nullopt);
   // Many at once, from several threads: each reported once, all committed.
   std::vector<std::thread> threads;
+  threads.reserve(4);
   std::atomic<int> ok{0};
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {

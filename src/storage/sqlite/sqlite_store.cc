@@ -284,12 +284,13 @@ void SqliteStore::WriteAsync(std::function<absl::Status(WriteTxn&)> fn,
         "sqlite: WriteAsync() called from inside a Write() function of the same store"));
     return;
   }
-  auto request = std::make_unique<Request>(std::move(fn), std::move(done));
-  if (Enqueue(request.get())) {
-    request.release();  // the writer deletes it after calling on_done
-    return;
+  // Once queued, the request belongs to the writer, which deletes it after calling on_done (it
+  // may do so before Enqueue even returns).
+  auto* request = new Request(std::move(fn), std::move(done));
+  if (!Enqueue(request)) {
+    std::unique_ptr<Request> refused(request);
+    refused->on_done(absl::UnavailableError("sqlite: store is closed"));
   }
-  request->on_done(absl::UnavailableError("sqlite: store is closed"));
 }
 
 void SqliteStore::WriterLoop() {
