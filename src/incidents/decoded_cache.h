@@ -42,14 +42,6 @@ class DecodedCache {
     return it->second.value;
   }
 
-  // The last value stored for `key`, whatever its text: possibly stale, so only a hint (to skip
-  // work that would be useless if the hint is right and merely wasted if it is wrong).
-  std::shared_ptr<const T> Peek(std::string_view key) const {
-    klaxon::MutexLock lock(&mu_);
-    auto it = entries_.find(absl::string_view(key.data(), key.size()));
-    return it == entries_.end() ? nullptr : it->second.value;
-  }
-
   // Remembers `value` as the decoding of `text` for `key` (replacing any previous entry).
   void Insert(std::string key, std::string text, std::shared_ptr<const T> value) {
     klaxon::MutexLock lock(&mu_);

@@ -32,15 +32,6 @@ TEST(DecodedCache, InsertReplacesAndHandedOutValuesStayValid) {
   EXPECT_EQ(cache.size(), 1u);
 }
 
-TEST(DecodedCache, PeekReturnsTheLastValueWhateverItsText) {
-  DecodedCache<int> cache;
-  EXPECT_EQ(cache.Peek("a"), nullptr);
-  cache.Insert("a", "1", std::make_shared<const int>(1));
-  cache.Insert("a", "2", std::make_shared<const int>(2));
-  ASSERT_NE(cache.Peek("a"), nullptr);
-  EXPECT_EQ(*cache.Peek("a"), 2);
-}
-
 TEST(DecodedCache, StaysWithinItsCapacity) {
   DecodedCache<int> cache(/*capacity=*/4);
   for (int i = 0; i < 10; ++i) {

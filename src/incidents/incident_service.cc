@@ -177,25 +177,25 @@ absl::StatusOr<std::optional<StartIncidentResult>> IncidentService::PrepareStart
   }
   for (const auto& item : request.related_items) KLAXON_RETURN_IF_ERROR(CheckRelatedItem(item));
 
-  // A storm answer kept in memory (see incident_service.h), if its rows are unchanged.
-  call.has_token = request.client_token && !request.client_token->empty();
-  const storage::ChangeStamps* stamps = store_.change_stamps();
-  if (!call.has_token && stamps != nullptr) {
+  // A storm answer kept in memory (see absorbed_), if its rows are unchanged; a mark or a stale
+  // answer sends the start to the read-only path first.
+  if (!request.client_token || request.client_token->empty()) {
     call.absorbed_key =
         internal::Cat(scope.account_id, "\x1f", scope.region, "\x1f",
                       CanonicalResponsePlanArn(request.response_plan_arn), "\x1f",
                       request.dedupe_key ? std::string_view(*request.dedupe_key) : "");
+    const storage::ChangeStamps* stamps = store_.change_stamps();
     MutexLock lock(&absorbed_mu_);
     if (auto it = absorbed_.find(call.absorbed_key); it != absorbed_.end()) {
       const Absorbed& a = it->second;
-      if (!a.stamps.Current(*stamps)) {
-        absorbed_.erase(it);
-      } else if (request.related_items.empty() ||
-                 a.related_item_count >= limits_.max_related_items) {
+      if (a.stamps && stamps != nullptr && a.stamps->Current(*stamps) &&
+          (request.related_items.empty() || a.related_item_count >= limits_.max_related_items)) {
         return StartIncidentResult{a.arn, /*created=*/false, /*replayed=*/false,
                                    a.parent_ops_item_id};
       }
+      call.may_absorb_read_only = true;
     }
+    return std::nullopt;  // without a clientToken, no fingerprint is needed
   }
   // Parameters that make two calls "the same" for clientToken replay.
   json::object params;
@@ -217,26 +217,6 @@ absl::StatusOr<std::optional<StartIncidentResult>> IncidentService::PrepareStart
   if (request.source.resource_arn) params["resourceArn"] = *request.source.resource_arn;
   if (request.clip_related_items) params["clip"] = true;
   call.fingerprint = internal::Fingerprint(params);
-
-  // The read-only path (see Start) is tried only for a key last seen with a full timeline (see
-  // full_timeline_keys_); the key is the plan's dedupeString, as last decoded, else the
-  // request's. None when the plan, as last seen, has no dedupeString and the request no dedupe
-  // key: such a start gets a generated key and never deduplicates.
-  call.hint_key = [&]() -> std::string {
-    auto seen = internal::PeekCachedResponsePlan(scope, request.response_plan_arn);
-    if (seen == nullptr) return "";
-    const std::optional<std::string>& plan_key = seen->incident_template.dedupe_string;
-    std::string_view key = plan_key && !plan_key->empty() ? std::string_view(*plan_key)
-                           : request.dedupe_key           ? std::string_view(*request.dedupe_key)
-                                                          : std::string_view();
-    if (key.empty()) return "";
-    return internal::Cat(scope.account_id, "\x1f", key);
-  }();
-  call.may_absorb_read_only = [&] {
-    if (call.hint_key.empty() || call.has_token) return false;
-    MutexLock lock(&full_mu_);
-    return full_timeline_keys_.contains(call.hint_key);
-  }();
   return std::nullopt;
 }
 
@@ -286,18 +266,16 @@ absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
       if (stamps != nullptr) sealed = txn.Seal(*stamps, seq_before);
       return absl::OkStatus();
     });
+    MutexLock lock(&absorbed_mu_);
     if (read.ok() && absorbed) {
-      if (sealed && !call.absorbed_key.empty()) {
-        MutexLock lock(&absorbed_mu_);
-        if (absorbed_.size() >= kMaxFullHints) absorbed_.clear();
-        absorbed_[call.absorbed_key] =
-            Absorbed{absorbed->incident_record_arn, absorbed->parent_ops_item_id,
-                     related_item_count, *std::move(sealed)};
-      }
+      // Unsealed (a commit raced the read): kept as a mark, so the next start reads again.
+      if (absorbed_.size() >= kMaxAbsorbed) absorbed_.clear();
+      absorbed_[call.absorbed_key] =
+          Absorbed{absorbed->incident_record_arn, absorbed->parent_ops_item_id, related_item_count,
+                   std::move(sealed)};
       return *std::move(absorbed);
     }
-    MutexLock lock(&full_mu_);  // no longer full (resolved, or a limit raised): drop the hint
-    full_timeline_keys_.erase(call.hint_key);
+    absorbed_.erase(call.absorbed_key);  // no longer full (resolved, or a limit raised)
   }
 
   KLAXON_RETURN_IF_ERROR(
@@ -343,7 +321,6 @@ absl::Status IncidentService::StartInTxn(storage::WriteTxn& txn, StartCall& call
   const Scope& scope = *call.scope;
   const StartIncidentRequest& request = *call.request;
   const std::string& fingerprint = call.fingerprint;
-  const std::string& hint_key = call.hint_key;
   StartIncidentResult& result = call.result;
   result = StartIncidentResult{};
   const std::string& account = scope.account_id;
@@ -409,11 +386,11 @@ absl::Status IncidentService::StartInTxn(storage::WriteTxn& txn, StartCall& call
       }
       // Only the counters change; a trigger that added nothing (full timeline) rewrites nothing.
       if (changed) KLAXON_RETURN_IF_ERROR(internal::SaveIncident(txn, account, *holder, record));
-      if (!appended && !hint_key.empty()) {
-        // Later duplicates of this key can be answered from a read snapshot.
-        MutexLock lock(&full_mu_);
-        if (full_timeline_keys_.size() >= kMaxFullHints) full_timeline_keys_.clear();
-        full_timeline_keys_.insert(hint_key);
+      if (!appended && !call.absorbed_key.empty()) {
+        // Later identical starts can be answered from a read snapshot: leave a mark.
+        MutexLock lock(&absorbed_mu_);
+        if (absorbed_.size() >= kMaxAbsorbed) absorbed_.clear();
+        absorbed_.try_emplace(call.absorbed_key);
       }
       result.incident_record_arn = record.arn;
       result.parent_ops_item_id = record.parent_ops_item_id;

@@ -35,7 +35,6 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "boost/json/value.hpp"
 #include "common/clock.h"
@@ -174,12 +173,10 @@ class IncidentService {
   struct StartCall {
     const Scope* scope = nullptr;
     const StartIncidentRequest* request = nullptr;
-    bool has_token = false;
     std::string absorbed_key;  // key of absorbed_ ("" when the start has a clientToken)
-    std::string fingerprint;   // of the parameters, for clientToken replay
-    std::string hint_key;      // key of full_timeline_keys_ ("" if none)
-    bool may_absorb_read_only = false;
-    StartIncidentResult result;  // set by StartInTxn
+    std::string fingerprint;   // of the parameters, for clientToken replay (with a token only)
+    bool may_absorb_read_only = false;  // absorbed_ holds a mark or a stale answer for it
+    StartIncidentResult result;         // set by StartInTxn
   };
   // Validation, then the storm answer from memory (returned if known), then the rest of `call`.
   absl::StatusOr<std::optional<StartIncidentResult>> PrepareStart(StartCall& call);
@@ -193,22 +190,20 @@ class IncidentService {
   const Limits limits_;
   RunbookStarter* runbooks_;
 
-  // Dedup keys (account + '\x1f' + key) whose open incident was last seen with a full timeline:
-  // only for them does a duplicate start try the read-only path first (a read transaction per
-  // call costs more than it saves when the timeline still has room). A hint, verified by the
-  // read; dropped when the read does not absorb the call. Bounded: cleared past kMaxFullHints.
-  static constexpr size_t kMaxFullHints = 10000;
-  Mutex full_mu_;
-  absl::flat_hash_set<std::string> full_timeline_keys_ ABSL_GUARDED_BY(full_mu_);
-
-  // Storm answers (see the top of this file), keyed by account, Region, canonical plan ARN and
-  // the request's dedupe key. Bounded: cleared past kMaxFullHints.
+  // Identical starts (no clientToken) whose open incident was last seen with a full timeline,
+  // keyed by account, Region, canonical plan ARN and the request's dedupe key. With `stamps`: a
+  // storm answer read from a snapshot, served while those rows are unchanged (see the top of this
+  // file). Without (a mark left by the write path, or a read that could not be sealed): the next
+  // identical start tries the read-only path first; a read transaction per call costs more than
+  // it saves when the timeline still has room, hence only for these. Dropped when the read does
+  // not absorb the start. Bounded: cleared past kMaxAbsorbed.
   struct Absorbed {
     std::string arn;
     std::string parent_ops_item_id;
     int64_t related_item_count = 0;
-    storage::ReadStamps stamps;  // replication set, plan, dedup row, incident
+    std::optional<storage::ReadStamps> stamps;  // replication set, plan, dedup row, incident
   };
+  static constexpr size_t kMaxAbsorbed = 10000;
   Mutex absorbed_mu_;
   absl::flat_hash_map<std::string, Absorbed> absorbed_ ABSL_GUARDED_BY(absorbed_mu_);
 };

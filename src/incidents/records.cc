@@ -576,13 +576,6 @@ absl::StatusOr<std::shared_ptr<const ReplicationSet>> RequireActiveReplicationSe
   return set;
 }
 
-std::shared_ptr<const ResponsePlan> PeekCachedResponsePlan(const Scope& scope,
-                                                           std::string_view arn) {
-  auto name = ResponsePlanNameFromArn(scope, arn);
-  if (!name.ok()) return nullptr;
-  return ResponsePlanCache().Peek(Cat(scope.account_id, "/", *name));
-}
-
 absl::StatusOr<std::shared_ptr<const ResponsePlan>> RequireResponsePlanShared(
     storage::ReadTxn& txn, const Scope& scope, std::string_view arn) {
   KLAXON_ASSIGN_OR_RETURN(std::string name, ResponsePlanNameFromArn(scope, arn));

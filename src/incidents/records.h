@@ -94,11 +94,6 @@ absl::StatusOr<std::shared_ptr<const ResponsePlan>> RequireResponsePlanShared(st
                                                                               const Scope& scope,
                                                                               std::string_view arn);
 
-// The plan named by `arn` as last decoded by RequireResponsePlanShared, or nullptr: a hint that
-// may be stale (never a substitute for reading the plan in a transaction).
-std::shared_ptr<const ResponsePlan> PeekCachedResponsePlan(const Scope& scope,
-                                                           std::string_view arn);
-
 absl::StatusOr<std::optional<ResponsePlan>> LoadResponsePlan(storage::ReadTxn& txn,
                                                              std::string_view account,
                                                              std::string_view name);
