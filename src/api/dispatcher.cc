@@ -139,12 +139,7 @@ absl::Status Dispatcher::Process(const HttpRequest& request, Outcome& out) {
     if (const AsyncHandler* async = operations_.FindAsync(service->name(), out.operation->name)) {
       // The response is built later, on the connection's thread, from what the handler reports.
       auto deferred = std::make_shared<DeferredResponse>();
-      auto done_outcome = std::make_shared<Outcome>();
-      done_outcome->request_id = out.request_id;
-      done_outcome->detection = out.detection;
-      done_outcome->codec = out.codec;
-      done_outcome->operation = out.operation;
-      done_outcome->start = out.start;
+      auto done_outcome = std::make_shared<Outcome>(out);
       absl::Status queued;
       try {
         queued = (*async)(context, input,

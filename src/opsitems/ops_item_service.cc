@@ -805,6 +805,34 @@ absl::Status ValidateAssociation(const std::string& association_type,
   return absl::OkStatus();
 }
 
+absl::Status TooManyRelatedItems(const std::string& ops_item_id, size_t limit) {
+  return LimitExceeded("RelatedItems", static_cast<int>(limit), "RelatedItemsPerOpsItem",
+                       absl::StrCat("The OpsItem ", ops_item_id, " already has ", limit,
+                                    " related items, the maximum."));
+}
+
+// Writes association number `seq` of `ops_item_id`, made by the caller at `now`; returns its id.
+absl::StatusOr<std::string> PutRelatedItem(storage::WriteTxn& txn, const Scope& scope,
+                                           const std::string& ops_item_id, int64_t seq,
+                                           const std::string& association_type,
+                                           const std::string& resource_type,
+                                           const std::string& resource_uri, absl::Time now) {
+  RelatedItem related;
+  related.ops_item_id = ops_item_id;
+  related.association_id = NewUuid();
+  related.association_type = association_type;
+  related.resource_type = resource_type;
+  related.resource_uri = resource_uri;
+  related.created_by = scope.caller_arn;
+  related.last_modified_by = scope.caller_arn;
+  related.created_time = now;
+  related.last_modified_time = now;
+  KLAXON_RETURN_IF_ERROR(txn.Put(kRelatedTable, scope.account_id,
+                                 RelatedKey(scope, ops_item_id, seq),
+                                 SerializeRelatedItem(related)));
+  return related.association_id;
+}
+
 }  // namespace
 
 absl::StatusOr<std::pair<OpsItem, std::string>> OpsItemService::CreateAndAssociateInTxn(
@@ -821,24 +849,12 @@ absl::StatusOr<std::pair<OpsItem, std::string>> OpsItemService::CreateAndAssocia
   }
   // The first related item of a new OpsItem: sequence 1, no duplicate, under any limit >= 1.
   if (limits_.max_related_items_per_ops_item == 0) {
-    return LimitExceeded("RelatedItems", 0, "RelatedItemsPerOpsItem",
-                         absl::StrCat("The OpsItem ", created.ops_item_id,
-                                      " already has 0 related items, the maximum."));
+    return TooManyRelatedItems(created.ops_item_id, 0);
   }
-  RelatedItem related;
-  related.ops_item_id = created.ops_item_id;
-  related.association_id = NewUuid();
-  related.association_type = association_type;
-  related.resource_type = resource_type;
-  related.resource_uri = resource_uri;
-  related.created_by = scope.caller_arn;
-  related.last_modified_by = scope.caller_arn;
-  related.created_time = created.created_time;
-  related.last_modified_time = related.created_time;
-  KLAXON_RETURN_IF_ERROR(txn.Put(kRelatedTable, scope.account_id,
-                                 RelatedKey(scope, created.ops_item_id, 1),
-                                 SerializeRelatedItem(related)));
-  return std::make_pair(std::move(created), std::move(related.association_id));
+  KLAXON_ASSIGN_OR_RETURN(std::string association_id,
+                          PutRelatedItem(txn, scope, created.ops_item_id, 1, association_type,
+                                         resource_type, resource_uri, created.created_time));
+  return std::make_pair(std::move(created), std::move(association_id));
 }
 
 absl::StatusOr<std::string> OpsItemService::AssociateRelatedItemInTxn(
@@ -879,26 +895,10 @@ absl::StatusOr<std::string> OpsItemService::AssociateRelatedItemInTxn(
                     json::object{{"ResourceUri", resource_uri}, {"OpsItemId", ops_item_id}});
   }
   if (count >= limits_.max_related_items_per_ops_item) {
-    return LimitExceeded(
-        "RelatedItems", static_cast<int>(limits_.max_related_items_per_ops_item),
-        "RelatedItemsPerOpsItem",
-        absl::StrCat("The OpsItem ", ops_item_id, " already has ",
-                     limits_.max_related_items_per_ops_item, " related items, the maximum."));
+    return TooManyRelatedItems(ops_item_id, limits_.max_related_items_per_ops_item);
   }
-  RelatedItem related;
-  related.ops_item_id = ops_item_id;
-  related.association_id = NewUuid();
-  related.association_type = association_type;
-  related.resource_type = resource_type;
-  related.resource_uri = resource_uri;
-  related.created_by = scope.caller_arn;
-  related.last_modified_by = scope.caller_arn;
-  related.created_time = clock_.Now();
-  related.last_modified_time = related.created_time;
-  KLAXON_RETURN_IF_ERROR(txn.Put(kRelatedTable, scope.account_id,
-                                 RelatedKey(scope, ops_item_id, max_seq + 1),
-                                 SerializeRelatedItem(related)));
-  return related.association_id;
+  return PutRelatedItem(txn, scope, ops_item_id, max_seq + 1, association_type, resource_type,
+                        resource_uri, clock_.Now());
 }
 
 absl::StatusOr<RelatedItemPage> OpsItemService::ListRelatedItems(
