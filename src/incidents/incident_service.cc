@@ -157,6 +157,13 @@ bool MatchesIncident(const IncidentRecord& r, const Filter& f) {
          f.string_values->end();
 }
 
+// What a StartIncident clientToken record keeps (read back by StartInTxn's replay).
+json::value StartTokenResult(const StartIncidentResult& result) {
+  return json::object{{"arn", result.incident_record_arn},
+                      {"created", result.created},
+                      {"parent", result.parent_ops_item_id}};
+}
+
 std::string ValueText(const json::value& v) {
   return v.is_string() ? std::string(v.get_string()) : json::serialize(v);
 }
@@ -179,24 +186,28 @@ absl::StatusOr<std::optional<StartIncidentResult>> IncidentService::PrepareStart
 
   // A storm answer kept in memory (see absorbed_), if its rows are unchanged; a mark or a stale
   // answer sends the start to the read-only path first.
-  if (!request.client_token || request.client_token->empty()) {
-    call.absorbed_key =
-        internal::Cat(scope.account_id, "\x1f", scope.region, "\x1f",
-                      CanonicalResponsePlanArn(request.response_plan_arn), "\x1f",
-                      request.dedupe_key ? std::string_view(*request.dedupe_key) : "");
-    const storage::ChangeStamps* stamps = store_.change_stamps();
+  const bool has_token = request.client_token && !request.client_token->empty();
+  call.absorbed_key =
+      internal::Cat(scope.account_id, "\x1f", scope.region, "\x1f",
+                    CanonicalResponsePlanArn(request.response_plan_arn), "\x1f",
+                    request.dedupe_key ? std::string_view(*request.dedupe_key) : "");
+  if (const storage::ChangeStamps* stamps = store_.change_stamps(); stamps != nullptr) {
     MutexLock lock(&absorbed_mu_);
     if (auto it = absorbed_.find(call.absorbed_key); it != absorbed_.end()) {
       const Absorbed& a = it->second;
-      if (a.stamps && stamps != nullptr && a.stamps->Current(*stamps) &&
+      if (a.stamps && a.stamps->Current(*stamps) &&
           (request.related_items.empty() || a.related_item_count >= limits_.max_related_items)) {
-        return StartIncidentResult{a.arn, /*created=*/false, /*replayed=*/false,
-                                   a.parent_ops_item_id};
+        if (!has_token) {
+          return StartIncidentResult{a.arn, /*created=*/false, /*replayed=*/false,
+                                     a.parent_ops_item_id};
+        }
+        call.absorbed = a;  // the token record is still to be written
+      } else {
+        call.may_absorb_read_only = true;
       }
-      call.may_absorb_read_only = true;
     }
-    return std::nullopt;  // without a clientToken, no fingerprint is needed
   }
+  if (!has_token) return std::nullopt;  // without a clientToken, no fingerprint is needed
   // Parameters that make two calls "the same" for clientToken replay.
   json::object params;
   params["responsePlanArn"] = CanonicalResponsePlanArn(request.response_plan_arn);
@@ -228,12 +239,13 @@ absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
   if (IsNonBlocking()) return WouldBlockError();
   const storage::ChangeStamps* stamps = store_.change_stamps();
 
-  // A deduplicated start that would write nothing (no clientToken to record, the open incident's
-  // timeline full, no related item to add: an alarm or rule storm into one incident) is answered
-  // from a read snapshot, without a write transaction. The snapshot includes every write
-  // acknowledged before this call, so the answer is what the write path would have given at that
-  // point; it is then kept in memory (PrepareStart answers the next ones). Anything else, errors
-  // included, takes the write path below.
+  // A deduplicated start that would change nothing (the open incident's timeline full, no related
+  // item to add: an alarm or rule storm into one incident) is answered from a read snapshot,
+  // without a write transaction. The snapshot includes every write acknowledged before this call,
+  // so the answer is what the write path would have given at that point; it is then kept in
+  // memory (PrepareStart answers the next ones). With a clientToken, the write path below still
+  // records the token, checking the snapshot's stamps instead of reading again. Anything else,
+  // errors included, takes the whole write path.
   if (call.may_absorb_read_only) {
     std::optional<StartIncidentResult> absorbed;
     int64_t related_item_count = 0;
@@ -270,12 +282,14 @@ absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
     if (read.ok() && absorbed) {
       // Unsealed (a commit raced the read): kept as a mark, so the next start reads again.
       if (absorbed_.size() >= kMaxAbsorbed) absorbed_.clear();
-      absorbed_[call.absorbed_key] =
-          Absorbed{absorbed->incident_record_arn, absorbed->parent_ops_item_id, related_item_count,
-                   std::move(sealed)};
-      return *std::move(absorbed);
+      Absorbed& kept = absorbed_[call.absorbed_key];
+      kept = Absorbed{absorbed->incident_record_arn, absorbed->parent_ops_item_id,
+                      related_item_count, std::move(sealed)};
+      if (!request.client_token || request.client_token->empty()) return *std::move(absorbed);
+      if (kept.stamps) call.absorbed = kept;
+    } else {
+      absorbed_.erase(call.absorbed_key);  // no longer full (resolved, or a limit raised)
     }
-    absorbed_.erase(call.absorbed_key);  // no longer full (resolved, or a limit raised)
   }
 
   KLAXON_RETURN_IF_ERROR(
@@ -342,6 +356,15 @@ absl::Status IncidentService::StartInTxn(storage::WriteTxn& txn, StartCall& call
     result.replayed = true;
     return absl::OkStatus();
   }
+  // A storm answer from memory whose rows nothing has written since, not even a transaction
+  // committed together with this one: only the token record is left to write.
+  if (call.absorbed && call.absorbed->stamps && txn.Unchanged(*call.absorbed->stamps)) {
+    result.incident_record_arn = call.absorbed->arn;
+    result.parent_ops_item_id = call.absorbed->parent_ops_item_id;
+    result.created = false;
+    return internal::SaveClientToken(txn, account, "StartIncident", request.client_token,
+                                     fingerprint, StartTokenResult(result), clock_.Now());
+  }
   KLAXON_RETURN_IF_ERROR(internal::RequireActiveReplicationSetShared(txn, scope).status());
   KLAXON_ASSIGN_OR_RETURN(
       std::shared_ptr<const ResponsePlan> plan_ptr,
@@ -386,7 +409,7 @@ absl::Status IncidentService::StartInTxn(storage::WriteTxn& txn, StartCall& call
       }
       // Only the counters change; a trigger that added nothing (full timeline) rewrites nothing.
       if (changed) KLAXON_RETURN_IF_ERROR(internal::SaveIncident(txn, account, *holder, record));
-      if (!appended && !call.absorbed_key.empty()) {
+      if (!appended) {
         // Later identical starts can be answered from a read snapshot: leave a mark.
         MutexLock lock(&absorbed_mu_);
         if (absorbed_.size() >= kMaxAbsorbed) absorbed_.clear();
@@ -395,11 +418,8 @@ absl::Status IncidentService::StartInTxn(storage::WriteTxn& txn, StartCall& call
       result.incident_record_arn = record.arn;
       result.parent_ops_item_id = record.parent_ops_item_id;
       result.created = false;
-      return internal::SaveClientToken(
-          txn, account, "StartIncident", request.client_token, fingerprint,
-          json::object{
-              {"arn", record.arn}, {"created", false}, {"parent", record.parent_ops_item_id}},
-          now);
+      return internal::SaveClientToken(txn, account, "StartIncident", request.client_token,
+                                       fingerprint, StartTokenResult(result), now);
     }
     // A stale row (holder resolved or deleted): the key is free.
   }
@@ -525,10 +545,8 @@ absl::Status IncidentService::StartInTxn(storage::WriteTxn& txn, StartCall& call
   result.incident_record_arn = record.arn;
   result.parent_ops_item_id = record.parent_ops_item_id;
   result.created = true;
-  return internal::SaveClientToken(
-      txn, account, "StartIncident", request.client_token, fingerprint,
-      json::object{{"arn", record.arn}, {"created", true}, {"parent", record.parent_ops_item_id}},
-      now);
+  return internal::SaveClientToken(txn, account, "StartIncident", request.client_token, fingerprint,
+                                   StartTokenResult(result), now);
 }
 
 absl::StatusOr<IncidentRecord> IncidentService::Get(const Scope& scope, std::string_view arn) {

@@ -18,12 +18,14 @@
 // in OpsCenter (linked both ways: a PARENT related item here, an IsParentOf association there),
 // and, when a RunbookStarter is configured, its runbook request.
 //
-// Storms: once an open incident's timeline is full, a duplicate start (no clientToken, no related
-// item it could still add) writes nothing. Such starts are answered from a read snapshot, and the
-// answer is then kept in memory with the store's change stamps of every row that read; the next
-// identical start is answered from memory while none of those rows has been written since — no
-// store call, so also inside a NonBlockingScope (the HTTP server's I/O thread). Anything else
-// inside a NonBlockingScope returns WouldBlockError() before touching the store.
+// Storms: once an open incident's timeline is full, a duplicate start (no related item it could
+// still add) changes nothing but its clientToken record, if it has a token. Such starts are
+// answered from a read snapshot, and the answer is then kept in memory with the store's change
+// stamps of every row that read; the next identical start is answered from memory while none of
+// those rows has been written since — without a token, no store call, so also inside a
+// NonBlockingScope (the HTTP server's I/O thread); with one, a write of the token record alone,
+// whose transaction checks the stamps (WriteTxn::Unchanged) instead of reading the rows again.
+// Anything else inside a NonBlockingScope returns WouldBlockError() before touching the store.
 //
 // Thread-safety: all methods are thread-safe (state lives in the Store; the in-memory hints and
 // answers are revalidated against it). Copy/move: neither.
@@ -169,14 +171,33 @@ class IncidentService {
                                   const std::optional<std::string>& client_token);
 
  private:
+  // Identical starts whose open incident was last seen with a full timeline, keyed by account,
+  // Region, canonical plan ARN and the request's dedupe key. With `stamps`: a storm answer read
+  // from a snapshot, served while those rows are unchanged (see the top of this file); a start
+  // with a clientToken still writes its token record, in a transaction that checks the stamps
+  // instead of reading the rows again. Without (a mark left by the write path, or a read that
+  // could not be sealed): the next identical start tries the read-only path first; a read
+  // transaction per call costs more than it saves when the timeline still has room, hence only
+  // for these. Dropped when the read does not absorb the start. Bounded: cleared past
+  // kMaxAbsorbed.
+  struct Absorbed {
+    std::string arn;
+    std::string parent_ops_item_id;
+    int64_t related_item_count = 0;
+    std::optional<storage::ReadStamps> stamps;  // replication set, plan, dedup row, incident
+  };
+
   // One start's state between its preparation and its transaction.
   struct StartCall {
     const Scope* scope = nullptr;
     const StartIncidentRequest* request = nullptr;
-    std::string absorbed_key;  // key of absorbed_ ("" when the start has a clientToken)
+    std::string absorbed_key;  // key of absorbed_
     std::string fingerprint;   // of the parameters, for clientToken replay (with a token only)
     bool may_absorb_read_only = false;  // absorbed_ holds a mark or a stale answer for it
-    StartIncidentResult result;         // set by StartInTxn
+    // With a clientToken: the storm answer (with its stamps) that only the token record keeps
+    // from being final.
+    std::optional<Absorbed> absorbed;
+    StartIncidentResult result;  // set by StartInTxn
   };
   // Validation, then the storm answer from memory (returned if known), then the rest of `call`.
   absl::StatusOr<std::optional<StartIncidentResult>> PrepareStart(StartCall& call);
@@ -190,19 +211,6 @@ class IncidentService {
   const Limits limits_;
   RunbookStarter* runbooks_;
 
-  // Identical starts (no clientToken) whose open incident was last seen with a full timeline,
-  // keyed by account, Region, canonical plan ARN and the request's dedupe key. With `stamps`: a
-  // storm answer read from a snapshot, served while those rows are unchanged (see the top of this
-  // file). Without (a mark left by the write path, or a read that could not be sealed): the next
-  // identical start tries the read-only path first; a read transaction per call costs more than
-  // it saves when the timeline still has room, hence only for these. Dropped when the read does
-  // not absorb the start. Bounded: cleared past kMaxAbsorbed.
-  struct Absorbed {
-    std::string arn;
-    std::string parent_ops_item_id;
-    int64_t related_item_count = 0;
-    std::optional<storage::ReadStamps> stamps;  // replication set, plan, dedup row, incident
-  };
   static constexpr size_t kMaxAbsorbed = 10000;
   Mutex absorbed_mu_;
   absl::flat_hash_map<std::string, Absorbed> absorbed_ ABSL_GUARDED_BY(absorbed_mu_);

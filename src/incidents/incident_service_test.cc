@@ -517,14 +517,28 @@ TEST_F(SmallIncidentLimitsTest, FullTimelineStillAbsorbsDuplicates) {
   EXPECT_EQ(ErrorField(created.status(), "quotaCode"), "timeline-events-per-incident");
 }
 
-// Counts Write() and Read() calls of a store.
+// Counts Write() and Read() calls of a store, and the rows read inside its writes.
 class CountingStore final : public storage::Store {
  public:
   explicit CountingStore(storage::Store& inner) : inner_(inner) {}
   absl::Status Write(absl::FunctionRef<absl::Status(storage::WriteTxn&)> fn) override {
     ++writes;
-    return inner_.Write(fn);
+    return inner_.Write([&](storage::WriteTxn& txn) {
+      CountingTxn counted(txn, gets_in_writes);
+      return fn(counted);
+    });
   }
+  void WriteAsync(std::function<absl::Status(storage::WriteTxn&)> fn,
+                  std::function<void(absl::Status)> done) override {
+    ++writes;
+    inner_.WriteAsync(
+        [this, fn = std::move(fn)](storage::WriteTxn& txn) {
+          CountingTxn counted(txn, gets_in_writes);
+          return fn(counted);
+        },
+        std::move(done));
+  }
+  bool supports_async_writes() const override { return inner_.supports_async_writes(); }
   absl::Status Read(absl::FunctionRef<absl::Status(storage::ReadTxn&)> fn) override {
     ++reads;
     return inner_.Read(fn);
@@ -533,8 +547,37 @@ class CountingStore final : public storage::Store {
   void Close() override { inner_.Close(); }
   std::atomic<int> writes{0};
   std::atomic<int> reads{0};
+  std::atomic<int> gets_in_writes{0};
 
  private:
+  class CountingTxn final : public storage::WriteTxn {
+   public:
+    CountingTxn(storage::WriteTxn& inner, std::atomic<int>& gets) : inner_(inner), gets_(gets) {}
+    absl::StatusOr<std::optional<std::string>> Get(std::string_view table, std::string_view account,
+                                                   std::string_view id) override {
+      ++gets_;
+      return inner_.Get(table, account, id);
+    }
+    absl::Status Scan(std::string_view table, std::string_view account, std::string_view prefix,
+                      std::string_view after, size_t limit,
+                      absl::FunctionRef<bool(std::string_view, std::string_view)> fn) override {
+      return inner_.Scan(table, account, prefix, after, limit, fn);
+    }
+    absl::Status Put(std::string_view table, std::string_view account, std::string_view id,
+                     std::string_view value) override {
+      return inner_.Put(table, account, id, value);
+    }
+    absl::Status Delete(std::string_view table, std::string_view account,
+                        std::string_view id) override {
+      return inner_.Delete(table, account, id);
+    }
+    bool Unchanged(const storage::ReadStamps& read) override { return inner_.Unchanged(read); }
+
+   private:
+    storage::WriteTxn& inner_;
+    std::atomic<int>& gets_;
+  };
+
   storage::Store& inner_;
 };
 
@@ -592,6 +635,82 @@ TEST_F(SmallIncidentLimitsTest, DuplicatesThatAddNothingNeedNoWriteTransaction) 
   // Errors are the write path's: an unknown plan.
   EXPECT_EQ(ErrorType(service.Start(scope(), ManualStart(plan + "-gone")).status()),
             "ResourceNotFoundException");
+}
+
+// With a clientToken, a storm start answered from memory still records its token: in a write that
+// checks the answer's change stamps instead of reading the incident again. A write to one of
+// those rows sends the next start down the whole write path.
+TEST_F(SmallIncidentLimitsTest, StormsWithAClientTokenRecordOnlyTheirToken) {
+  std::string plan = CreatePlan("p", "db");
+  std::string first = Start(plan);  // 2 events
+  EXPECT_EQ(Start(plan), first);    // 3rd event: the timeline is full
+  CountingStore counting(store_);
+  IncidentService service(counting, clock_, *ops_, limits_);
+  auto start = [&](std::string token) {
+    auto req = ManualStart(plan);
+    req.client_token = std::move(token);
+    return service.Start(scope(), req);
+  };
+
+  auto learn = start("t-0");  // the write path learns "full"
+  ASSERT_TRUE(learn.ok()) << learn.status();
+  auto read = start("t-1");  // a read answers, then its token is written
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->incident_record_arn, first);
+  EXPECT_EQ(counting.reads, 1);
+  EXPECT_EQ(counting.writes, 2);
+  const int gets_before = counting.gets_in_writes;
+  for (int i = 2; i < 5; ++i) {
+    auto dup = start(absl::StrCat("t-", i));
+    ASSERT_TRUE(dup.ok()) << dup.status();
+    EXPECT_EQ(dup->incident_record_arn, first);
+    EXPECT_FALSE(dup->created);
+    EXPECT_FALSE(dup->replayed);
+    EXPECT_FALSE(dup->parent_ops_item_id.empty());
+  }
+  EXPECT_EQ(counting.reads, 1);
+  EXPECT_EQ(counting.writes, 5);
+  EXPECT_EQ(counting.gets_in_writes - gets_before, 3);  // each write read only its token's row
+  // Inside a NonBlockingScope it is queued, not refused.
+  std::optional<absl::StatusOr<StartIncidentResult>> queued;
+  {
+    NonBlockingScope scope_guard;
+    auto req = ManualStart(plan);
+    req.client_token = "t-5";
+    ASSERT_TRUE(
+        service.StartAsync(scope(), req, [&](absl::StatusOr<StartIncidentResult> r) { queued = r; })
+            .ok());
+  }
+  ASSERT_TRUE(queued.has_value());
+  ASSERT_TRUE(queued->ok()) << queued->status();
+  EXPECT_EQ((*queued)->incident_record_arn, first);
+
+  // Every token replays, and a reused one with other parameters conflicts.
+  auto replay = start("t-3");
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  EXPECT_TRUE(replay->replayed);
+  EXPECT_EQ(replay->incident_record_arn, first);
+  auto other = ManualStart(plan);
+  other.client_token = "t-4";
+  other.title = "something else";
+  EXPECT_EQ(ErrorType(service.Start(scope(), other).status()), "ConflictException");
+  auto record = im_->incidents().Get(scope(), first);
+  ASSERT_TRUE(record.ok()) << record.status();
+  EXPECT_EQ(record->timeline_event_count, 3);
+
+  // Resolved: the next token start opens a new incident; the earlier tokens still replay.
+  UpdateIncidentRecordRequest resolve;
+  resolve.arn = first;
+  resolve.status = IncidentStatus::kResolved;
+  ASSERT_TRUE(im_->incidents().Update(scope(), resolve).ok());
+  auto fresh = start("t-6");
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_TRUE(fresh->created);
+  EXPECT_NE(fresh->incident_record_arn, first);
+  auto old = start("t-2");
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_TRUE(old->replayed);
+  EXPECT_EQ(old->incident_record_arn, first);
 }
 
 // After one read-only answer, a storm is answered from memory (no store call, so also inside a

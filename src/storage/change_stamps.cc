@@ -38,6 +38,14 @@ bool ReadStamps::Current(const ChangeStamps& stamps) const {
                      [&](const auto& p) { return stamps.at(p.first) == p.second; });
 }
 
+bool ReadStamps::CurrentWith(const ChangeStamps& stamps,
+                             const std::vector<uint32_t>& unpublished) const {
+  if (!Current(stamps)) return false;
+  return std::none_of(slots_.begin(), slots_.end(), [&](const auto& p) {
+    return std::find(unpublished.begin(), unpublished.end(), p.first) != unpublished.end();
+  });
+}
+
 absl::StatusOr<std::optional<std::string>> StampedRead::Get(std::string_view table,
                                                             std::string_view account,
                                                             std::string_view id) {

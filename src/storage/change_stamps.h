@@ -59,6 +59,9 @@ class ReadStamps {
  public:
   // Whether no row of the read has been written since it was sealed.
   bool Current(const ChangeStamps& stamps) const;
+  // Current(), and none of the rows was written by a commit not yet published, whose slots
+  // (ChangeStamps::SlotOf) are `unpublished` (for WriteTxn::Unchanged).
+  bool CurrentWith(const ChangeStamps& stamps, const std::vector<uint32_t>& unpublished) const;
   size_t size() const { return slots_.size(); }
 
  private:

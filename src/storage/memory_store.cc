@@ -13,7 +13,7 @@ using Rows = std::map<MemoryStore::Key, std::string>;
 // Reads see the committed rows plus this transaction's own pending changes.
 class MemoryTxn final : public WriteTxn {
  public:
-  explicit MemoryTxn(Rows& rows) : rows_(rows) {}
+  MemoryTxn(Rows& rows, const ChangeStamps& stamps) : rows_(rows), stamps_(stamps) {}
 
   absl::StatusOr<std::optional<std::string>> Get(std::string_view table, std::string_view account,
                                                  std::string_view id) override {
@@ -64,6 +64,15 @@ class MemoryTxn final : public WriteTxn {
     return absl::OkStatus();
   }
 
+  // Every earlier commit is published (they run one at a time, under the store's lock).
+  bool Unchanged(const ReadStamps& read) override {
+    std::vector<uint32_t> own;
+    for (const auto& [key, value] : pending_) {
+      own.push_back(ChangeStamps::SlotOf(std::get<0>(key), std::get<1>(key), std::get<2>(key)));
+    }
+    return read.CurrentWith(stamps_, own);
+  }
+
   // Applies the pending changes; appends the change-stamp slot of every row written to `slots`.
   void Commit(std::vector<uint32_t>& slots) {
     for (auto& [key, value] : pending_) {
@@ -78,6 +87,7 @@ class MemoryTxn final : public WriteTxn {
 
  private:
   Rows& rows_;
+  const ChangeStamps& stamps_;
   std::map<MemoryStore::Key, std::optional<std::string>> pending_;
 };
 
@@ -96,7 +106,7 @@ void MemoryStore::WriteAsync(std::function<absl::Status(WriteTxn&)> fn,
 absl::Status MemoryStore::WriteNow(absl::FunctionRef<absl::Status(WriteTxn&)> fn) {
   klaxon::MutexLock lock(&mu_);
   if (closed_) return absl::UnavailableError("store is closed");
-  MemoryTxn txn(rows_);
+  MemoryTxn txn(rows_, stamps_);
   absl::Status status = fn(txn);
   if (status.ok()) {
     std::vector<uint32_t> slots;
@@ -110,7 +120,7 @@ absl::Status MemoryStore::Read(absl::FunctionRef<absl::Status(ReadTxn&)> fn) {
   if (IsNonBlocking()) return WouldBlockError();
   klaxon::MutexLock lock(&mu_);
   if (closed_) return absl::UnavailableError("store is closed");
-  MemoryTxn txn(rows_);
+  MemoryTxn txn(rows_, stamps_);
   return fn(txn);
 }
 

@@ -40,6 +40,7 @@
 namespace klaxon::storage {
 
 class ChangeStamps;
+class ReadStamps;
 
 class ReadTxn {
  public:
@@ -67,6 +68,13 @@ class WriteTxn : public ReadTxn {
   // Removes the row if present (absent is not an error).
   virtual absl::Status Delete(std::string_view table, std::string_view account,
                               std::string_view id) = 0;
+
+  // Whether no row that `read` (sealed from this store's change stamps) depended on has been
+  // written since it was sealed: not by a published commit, not by this transaction, and not by a
+  // transaction grouped into the same commit before this one. If so, what was computed from that
+  // read is what reading the rows again here would give. `false` is always a safe answer (the
+  // caller then reads); a backend without change stamps always gives it.
+  virtual bool Unchanged(const ReadStamps& /*read*/) { return false; }
 };
 
 class Store {

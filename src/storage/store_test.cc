@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_format.h"
 #include "common/non_blocking.h"
+#include "common/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/change_stamps.h"
@@ -430,6 +431,67 @@ TEST_P(StoreConformance, ChangeStampsMoveOnDelete) {
   const uint64_t before = stamps->at(slot);
   ASSERT_TRUE(store_->Write([](WriteTxn& txn) { return txn.Delete("t", "a", "x"); }).ok());
   EXPECT_NE(stamps->at(slot), before);
+}
+
+// Inside a write, Unchanged() vouches for a sealed read until one of its rows is written: by a
+// published commit, by the transaction itself, or by one queued before it (grouped into the same
+// commit or not: either way the answer must be false).
+TEST_P(StoreConformance, UnchangedSeesPublishedOwnAndGroupedWrites) {
+  const ChangeStamps* stamps = store_->change_stamps();
+  ASSERT_NE(stamps, nullptr);
+  ASSERT_NE(ChangeStamps::SlotOf("t", "a", "x"), ChangeStamps::SlotOf("t", "a", "y"));
+  ASSERT_TRUE(Put("t", "a", "x", "1").ok());
+  auto seal = [&] {
+    std::optional<ReadStamps> sealed;
+    const uint64_t before = stamps->seq();
+    EXPECT_TRUE(store_
+                    ->Read([&](ReadTxn& raw) -> absl::Status {
+                      StampedRead txn(raw);
+                      auto value = txn.Get("t", "a", "x");
+                      if (!value.ok()) return value.status();
+                      sealed = txn.Seal(*stamps, before);
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    EXPECT_TRUE(sealed.has_value());
+    return sealed.value_or(ReadStamps());
+  };
+  const ReadStamps read = seal();
+  std::vector<bool> seen;
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTxn& txn) -> absl::Status {
+                    seen.push_back(txn.Unchanged(read));
+                    KLAXON_RETURN_IF_ERROR(txn.Put("t", "a", "y", "1"));  // another row
+                    seen.push_back(txn.Unchanged(read));
+                    KLAXON_RETURN_IF_ERROR(txn.Put("t", "a", "x", "2"));  // its own write
+                    seen.push_back(txn.Unchanged(read));
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_THAT(seen, ElementsAre(true, true, false));
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTxn& txn) -> absl::Status {
+                    EXPECT_FALSE(txn.Unchanged(read));  // the write above is published
+                    return absl::OkStatus();
+                  })
+                  .ok());
+
+  // Queued back to back (the SQLite writer usually groups them into one commit).
+  const ReadStamps fresh = seal();
+  auto first = std::make_shared<std::promise<absl::Status>>();
+  auto second = std::make_shared<std::promise<absl::Status>>();
+  auto unchanged = std::make_shared<std::optional<bool>>();
+  store_->WriteAsync([](WriteTxn& txn) { return txn.Put("t", "a", "x", "3"); },
+                     [first](absl::Status s) { first->set_value(s); });
+  store_->WriteAsync(
+      [fresh, unchanged](WriteTxn& txn) {
+        *unchanged = txn.Unchanged(fresh);
+        return absl::OkStatus();
+      },
+      [second](absl::Status s) { second->set_value(s); });
+  EXPECT_TRUE(first->get_future().get().ok());
+  EXPECT_TRUE(second->get_future().get().ok());
+  EXPECT_THAT(*unchanged, Optional(false));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance, ::testing::ValuesIn(kBackends),

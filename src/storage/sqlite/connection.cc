@@ -183,6 +183,10 @@ absl::Status SqliteTxn::Fail(absl::Status status) {
   return status;
 }
 
+bool SqliteTxn::Unchanged(const ReadStamps& read) {
+  return stamps_ != nullptr && written_ != nullptr && read.CurrentWith(*stamps_, *written_);
+}
+
 absl::StatusOr<std::optional<std::string>> SqliteTxn::Get(std::string_view table,
                                                           std::string_view account,
                                                           std::string_view id) {

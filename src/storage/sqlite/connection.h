@@ -108,9 +108,11 @@ class ScopedReset {
 class SqliteTxn final : public WriteTxn {
  public:
   // `written`, if not null, receives the change-stamp slot (ChangeStamps::SlotOf) of every row
-  // this transaction puts or deletes.
-  explicit SqliteTxn(Connection& conn, std::vector<uint32_t>* written = nullptr)
-      : conn_(conn), written_(written) {}
+  // this transaction puts or deletes; it holds those of the transactions before it in the same
+  // group commit too, so with `stamps` (the store's) it answers Unchanged().
+  explicit SqliteTxn(Connection& conn, std::vector<uint32_t>* written = nullptr,
+                     const ChangeStamps* stamps = nullptr)
+      : conn_(conn), written_(written), stamps_(stamps) {}
 
   absl::StatusOr<std::optional<std::string>> Get(std::string_view table, std::string_view account,
                                                  std::string_view id) override;
@@ -121,6 +123,7 @@ class SqliteTxn final : public WriteTxn {
                    std::string_view value) override;
   absl::Status Delete(std::string_view table, std::string_view account,
                       std::string_view id) override;
+  bool Unchanged(const ReadStamps& read) override;
 
   const absl::Status& error() const { return error_; }
 
@@ -133,6 +136,7 @@ class SqliteTxn final : public WriteTxn {
 
   Connection& conn_;
   std::vector<uint32_t>* written_;
+  const ChangeStamps* stamps_;
   absl::Status error_;
 };
 

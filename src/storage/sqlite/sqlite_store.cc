@@ -353,7 +353,7 @@ void SqliteStore::RunBatch(std::vector<Request*>& batch) {
     Request& r = *batch[i];
     if (batch_status = conn.Run(Stmt::kSavepoint); !batch_status.ok()) break;
     r.ran = true;
-    SqliteTxn txn(conn, &written_slots_);
+    SqliteTxn txn(conn, &written_slots_, &stamps_);
     absl::Status status = RunUserFn(r.fn, txn);
     bool backend_error = !txn.error().ok();
     if (status.ok() && backend_error) status = txn.error();
