@@ -326,6 +326,8 @@ class CrashingStore final : public storage::Store {
       ++rows;
       return txn.Delete(table, a, id);
     }
+    bool Unchanged(const storage::ReadStamps& read) override { return txn.Unchanged(read); }
+    void OnRollback(std::function<void()> undo) override { txn.OnRollback(std::move(undo)); }
     storage::WriteTxn& txn;
     size_t rows = 0;
   };

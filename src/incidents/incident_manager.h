@@ -10,6 +10,7 @@
 // RunbookStarter must outlive this object. Copy/move: neither.
 
 #include "common/clock.h"
+#include "incidents/client_tokens.h"
 #include "incidents/incident_service.h"
 #include "incidents/replication_set_service.h"
 #include "incidents/response_plan_service.h"
@@ -27,10 +28,11 @@ class IncidentManager {
   // `runbooks` may be null (incidents start no runbook).
   IncidentManager(storage::Store& store, Clock& clock, opsitems::OpsItemService& ops_items,
                   const Limits& limits = Limits(), RunbookStarter* runbooks = nullptr)
-      : replication_sets_(store, clock, limits),
-        response_plans_(store, clock, limits),
-        incidents_(store, clock, ops_items, limits, runbooks),
-        timeline_(store, clock, limits),
+      : tokens_(limits),
+        replication_sets_(store, clock, limits, tokens_),
+        response_plans_(store, clock, limits, tokens_),
+        incidents_(store, clock, ops_items, limits, tokens_, runbooks),
+        timeline_(store, clock, limits, tokens_),
         tags_(store, limits),
         policies_(store, limits) {}
   IncidentManager(const IncidentManager&) = delete;
@@ -42,8 +44,12 @@ class IncidentManager {
   TimelineService& timeline() { return timeline_; }
   TagService& tags() { return tags_; }
   ResourcePolicyService& policies() { return policies_; }
+  // The clientToken records of every service above (one per store: a service built beside these,
+  // over the same store, must share it).
+  ClientTokens& client_tokens() { return tokens_; }
 
  private:
+  ClientTokens tokens_;
   ReplicationSetService replication_sets_;
   ResponsePlanService response_plans_;
   IncidentService incidents_;

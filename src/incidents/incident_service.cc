@@ -172,8 +172,13 @@ std::string ValueText(const json::value& v) {
 
 IncidentService::IncidentService(storage::Store& store, Clock& clock,
                                  opsitems::OpsItemService& ops_items, const Limits& limits,
-                                 RunbookStarter* runbooks)
-    : store_(store), clock_(clock), ops_items_(ops_items), limits_(limits), runbooks_(runbooks) {}
+                                 ClientTokens& tokens, RunbookStarter* runbooks)
+    : store_(store),
+      clock_(clock),
+      ops_items_(ops_items),
+      limits_(limits),
+      tokens_(tokens),
+      runbooks_(runbooks) {}
 
 absl::StatusOr<std::optional<StartIncidentResult>> IncidentService::PrepareStart(StartCall& call) {
   const Scope& scope = *call.scope;
@@ -339,8 +344,8 @@ absl::Status IncidentService::StartInTxn(storage::WriteTxn& txn, StartCall& call
   result = StartIncidentResult{};
   const std::string& account = scope.account_id;
   KLAXON_ASSIGN_OR_RETURN(
-      auto replay, internal::ReplayClientToken(txn, account, "StartIncident", request.client_token,
-                                               fingerprint));
+      auto replay, tokens_.Replay(txn, account, "StartIncident", request.client_token, fingerprint,
+                                  clock_.Now()));
   if (replay) {
     if (const json::object* o = replay->if_object()) {
       if (const json::value* v = o->if_contains("arn"); v && v->is_string()) {
@@ -362,8 +367,8 @@ absl::Status IncidentService::StartInTxn(storage::WriteTxn& txn, StartCall& call
     result.incident_record_arn = call.absorbed->arn;
     result.parent_ops_item_id = call.absorbed->parent_ops_item_id;
     result.created = false;
-    return internal::SaveClientToken(txn, account, "StartIncident", request.client_token,
-                                     fingerprint, StartTokenResult(result), clock_.Now());
+    return tokens_.Save(txn, account, "StartIncident", request.client_token, fingerprint,
+                        StartTokenResult(result), clock_.Now());
   }
   KLAXON_RETURN_IF_ERROR(internal::RequireActiveReplicationSetShared(txn, scope).status());
   KLAXON_ASSIGN_OR_RETURN(
@@ -418,8 +423,8 @@ absl::Status IncidentService::StartInTxn(storage::WriteTxn& txn, StartCall& call
       result.incident_record_arn = record.arn;
       result.parent_ops_item_id = record.parent_ops_item_id;
       result.created = false;
-      return internal::SaveClientToken(txn, account, "StartIncident", request.client_token,
-                                       fingerprint, StartTokenResult(result), now);
+      return tokens_.Save(txn, account, "StartIncident", request.client_token, fingerprint,
+                          StartTokenResult(result), now);
     }
     // A stale row (holder resolved or deleted): the key is free.
   }
@@ -545,8 +550,8 @@ absl::Status IncidentService::StartInTxn(storage::WriteTxn& txn, StartCall& call
   result.incident_record_arn = record.arn;
   result.parent_ops_item_id = record.parent_ops_item_id;
   result.created = true;
-  return internal::SaveClientToken(txn, account, "StartIncident", request.client_token, fingerprint,
-                                   StartTokenResult(result), now);
+  return tokens_.Save(txn, account, "StartIncident", request.client_token, fingerprint,
+                      StartTokenResult(result), now);
 }
 
 absl::StatusOr<IncidentRecord> IncidentService::Get(const Scope& scope, std::string_view arn) {
@@ -643,9 +648,9 @@ absl::Status IncidentService::Update(const Scope& scope,
 
   return store_.Write([&](storage::WriteTxn& txn) -> absl::Status {
     const std::string& account = scope.account_id;
-    KLAXON_ASSIGN_OR_RETURN(auto replay,
-                            internal::ReplayClientToken(txn, account, "UpdateIncidentRecord",
-                                                        request.client_token, fingerprint));
+    KLAXON_ASSIGN_OR_RETURN(
+        auto replay, tokens_.Replay(txn, account, "UpdateIncidentRecord", request.client_token,
+                                    fingerprint, clock_.Now()));
     if (replay) return absl::OkStatus();
     KLAXON_ASSIGN_OR_RETURN(auto found, internal::RequireIncident(txn, scope, request.arn));
     auto& [key, record] = found;
@@ -721,8 +726,8 @@ absl::Status IncidentService::Update(const Scope& scope,
                                  .status());
     }
     KLAXON_RETURN_IF_ERROR(internal::SaveIncident(txn, account, key, record));
-    return internal::SaveClientToken(txn, account, "UpdateIncidentRecord", request.client_token,
-                                     fingerprint, json::value(true), now);
+    return tokens_.Save(txn, account, "UpdateIncidentRecord", request.client_token, fingerprint,
+                        json::value(true), now);
   });
 }
 
@@ -806,9 +811,8 @@ absl::Status IncidentService::UpdateRelatedItems(const Scope& scope, std::string
 
   return store_.Write([&](storage::WriteTxn& txn) -> absl::Status {
     const std::string& account = scope.account_id;
-    KLAXON_ASSIGN_OR_RETURN(
-        auto replay,
-        internal::ReplayClientToken(txn, account, "UpdateRelatedItems", client_token, fingerprint));
+    KLAXON_ASSIGN_OR_RETURN(auto replay, tokens_.Replay(txn, account, "UpdateRelatedItems",
+                                                        client_token, fingerprint, clock_.Now()));
     if (replay) return absl::OkStatus();
     KLAXON_ASSIGN_OR_RETURN(auto found, internal::RequireIncident(txn, scope, arn));
     auto& [key, record] = found;
@@ -838,8 +842,8 @@ absl::Status IncidentService::UpdateRelatedItems(const Scope& scope, std::string
       --record.related_item_count;
     }
     KLAXON_RETURN_IF_ERROR(internal::SaveIncident(txn, account, key, record));
-    return internal::SaveClientToken(txn, account, "UpdateRelatedItems", client_token, fingerprint,
-                                     json::value(true), clock_.Now());
+    return tokens_.Save(txn, account, "UpdateRelatedItems", client_token, fingerprint,
+                        json::value(true), clock_.Now());
   });
 }
 

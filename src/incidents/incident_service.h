@@ -41,6 +41,7 @@
 #include "boost/json/value.hpp"
 #include "common/clock.h"
 #include "common/mutex.h"
+#include "incidents/client_tokens.h"
 #include "incidents/runbook_starter.h"
 #include "incidents/types.h"
 #include "opsitems/ops_item_service.h"
@@ -111,7 +112,7 @@ class IncidentService {
  public:
   // `runbooks` may be null (no runbook is started).
   IncidentService(storage::Store& store, Clock& clock, opsitems::OpsItemService& ops_items,
-                  const Limits& limits, RunbookStarter* runbooks = nullptr);
+                  const Limits& limits, ClientTokens& tokens, RunbookStarter* runbooks = nullptr);
   IncidentService(const IncidentService&) = delete;
   IncidentService& operator=(const IncidentService&) = delete;
 
@@ -209,6 +210,7 @@ class IncidentService {
   Clock& clock_;
   opsitems::OpsItemService& ops_items_;
   const Limits limits_;
+  ClientTokens& tokens_;
   RunbookStarter* runbooks_;
 
   static constexpr size_t kMaxAbsorbed = 10000;

@@ -232,7 +232,7 @@ std::string Hex(const unsigned char* data, size_t n) {
 std::vector<std::string_view> AllTables() {
   return {kReplicationSetTable, kResponsePlanTable, kIncidentTable,    kIncidentIndexTable,
           kDedupTable,          kTimelineTable,     kRelatedItemTable, kTagTable,
-          kPolicyTable,         kTokenTable};
+          kPolicyTable,         kTokenTable,        kTokenLogTable};
 }
 
 json::value TimeToJson(absl::Time t) { return json::value(absl::ToUnixNanos(t)); }
@@ -741,32 +741,6 @@ std::string Fingerprint(const json::value& parameters) {
   unsigned int len = 0;
   EVP_Digest(text.data(), text.size(), digest, &len, EVP_sha256(), nullptr);
   return Hex(digest, len);
-}
-
-absl::StatusOr<std::optional<json::value>> ReplayClientToken(
-    storage::ReadTxn& txn, std::string_view account, std::string_view operation,
-    const std::optional<std::string>& token, std::string_view fingerprint) {
-  if (!token || token->empty()) return std::optional<json::value>();
-  KLAXON_ASSIGN_OR_RETURN(auto text, txn.Get(kTokenTable, account, Cat(operation, "/", *token)));
-  if (!text) return std::optional<json::value>();
-  KLAXON_ASSIGN_OR_RETURN(json::object o, ParseObject(*text, "client token"));
-  if (Str(o, "fp") != fingerprint) {
-    return Conflict(Cat("The clientToken ", *token,
-                        " was already used with different parameters for ", operation));
-  }
-  return std::optional<json::value>(Raw(o, "result"));
-}
-
-absl::Status SaveClientToken(storage::WriteTxn& txn, std::string_view account,
-                             std::string_view operation, const std::optional<std::string>& token,
-                             std::string_view fingerprint, const json::value& result,
-                             absl::Time now) {
-  if (!token || token->empty()) return absl::OkStatus();
-  json::object o;
-  o["fp"] = fingerprint;
-  o["result"] = result;
-  o["time"] = TimeToJson(now);
-  return txn.Put(kTokenTable, account, Cat(operation, "/", *token), json::serialize(o));
 }
 
 // ---- pagination ----

@@ -44,7 +44,8 @@ inline constexpr std::string_view kTimelineTable = "im_timeline";
 inline constexpr std::string_view kRelatedItemTable = "im_related_items";
 inline constexpr std::string_view kTagTable = "im_tags";
 inline constexpr std::string_view kPolicyTable = "im_resource_policies";
-inline constexpr std::string_view kTokenTable = "im_client_tokens";
+inline constexpr std::string_view kTokenTable = "im_client_tokens";  // before the log (read only)
+inline constexpr std::string_view kTokenLogTable = "im_client_token_log";  // see client_tokens.h
 inline constexpr std::string_view kReplicationSetId = "current";
 
 // Every table above (DeleteReplicationSet empties them all for the account).
@@ -151,17 +152,6 @@ absl::StatusOr<RelatedItem> AppendRelatedItem(storage::WriteTxn& txn, std::strin
 // --- idempotency (clientToken) ------------------------------------------------------------------
 // SHA-256 (hex) of the canonical JSON of a request's parameters.
 std::string Fingerprint(const boost::json::value& parameters);
-
-// If (operation, token) was seen: its stored result when the fingerprint matches, or a
-// ConflictException when the same token came with different parameters. nullopt when new (or when
-// token is empty).
-absl::StatusOr<std::optional<boost::json::value>> ReplayClientToken(
-    storage::ReadTxn& txn, std::string_view account, std::string_view operation,
-    const std::optional<std::string>& token, std::string_view fingerprint);
-absl::Status SaveClientToken(storage::WriteTxn& txn, std::string_view account,
-                             std::string_view operation, const std::optional<std::string>& token,
-                             std::string_view fingerprint, const boost::json::value& result,
-                             absl::Time now);
 
 // --- pagination ---------------------------------------------------------------------------------
 // Opaque tokens wrap a position (the last id returned); a token of another list is rejected.

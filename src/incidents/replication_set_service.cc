@@ -57,8 +57,8 @@ absl::Status DeleteAllAccountData(storage::WriteTxn& txn, std::string_view accou
 }  // namespace internal
 
 ReplicationSetService::ReplicationSetService(storage::Store& store, Clock& clock,
-                                             const Limits& limits)
-    : store_(store), clock_(clock), limits_(limits) {}
+                                             const Limits& limits, ClientTokens& tokens)
+    : store_(store), clock_(clock), limits_(limits), tokens_(tokens) {}
 
 absl::StatusOr<ReplicationSet> ReplicationSetService::RequireSet(storage::ReadTxn& txn,
                                                                  const Scope& scope,
@@ -108,9 +108,9 @@ absl::StatusOr<std::string> ReplicationSetService::Create(
 
   std::string arn;
   KLAXON_RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) -> absl::Status {
-    KLAXON_ASSIGN_OR_RETURN(
-        auto replay, internal::ReplayClientToken(txn, scope.account_id, "CreateReplicationSet",
-                                                 request.client_token, fingerprint));
+    KLAXON_ASSIGN_OR_RETURN(auto replay,
+                            tokens_.Replay(txn, scope.account_id, "CreateReplicationSet",
+                                           request.client_token, fingerprint, clock_.Now()));
     if (replay) {
       arn = replay->is_string() ? std::string(replay->get_string()) : "";
       return absl::OkStatus();
@@ -140,9 +140,9 @@ absl::StatusOr<std::string> ReplicationSetService::Create(
     KLAXON_RETURN_IF_ERROR(txn.Put(internal::kReplicationSetTable, scope.account_id,
                                    internal::kReplicationSetId, internal::Encode(set)));
     KLAXON_RETURN_IF_ERROR(internal::SaveTags(txn, scope.account_id, set.arn, request.tags));
-    KLAXON_RETURN_IF_ERROR(internal::SaveClientToken(txn, scope.account_id, "CreateReplicationSet",
-                                                     request.client_token, fingerprint,
-                                                     json::value(set.arn), now));
+    KLAXON_RETURN_IF_ERROR(tokens_.Save(txn, scope.account_id, "CreateReplicationSet",
+                                        request.client_token, fingerprint, json::value(set.arn),
+                                        now));
     arn = set.arn;
     return absl::OkStatus();
   }));
@@ -188,8 +188,8 @@ absl::Status ReplicationSetService::Update(const Scope& scope, std::string_view 
 
   return store_.Write([&](storage::WriteTxn& txn) -> absl::Status {
     KLAXON_ASSIGN_OR_RETURN(
-        auto replay, internal::ReplayClientToken(txn, scope.account_id, "UpdateReplicationSet",
-                                                 client_token, fingerprint));
+        auto replay, tokens_.Replay(txn, scope.account_id, "UpdateReplicationSet", client_token,
+                                    fingerprint, clock_.Now()));
     if (replay) return absl::OkStatus();
     KLAXON_ASSIGN_OR_RETURN(ReplicationSet set, RequireSet(txn, scope, arn));
     const absl::Time now = clock_.Now();
@@ -240,8 +240,8 @@ absl::Status ReplicationSetService::Update(const Scope& scope, std::string_view 
     set.last_modified_time = now;
     KLAXON_RETURN_IF_ERROR(txn.Put(internal::kReplicationSetTable, scope.account_id,
                                    internal::kReplicationSetId, internal::Encode(set)));
-    return internal::SaveClientToken(txn, scope.account_id, "UpdateReplicationSet", client_token,
-                                     fingerprint, json::value(true), now);
+    return tokens_.Save(txn, scope.account_id, "UpdateReplicationSet", client_token, fingerprint,
+                        json::value(true), now);
   });
 }
 
@@ -252,8 +252,8 @@ absl::Status ReplicationSetService::UpdateDeletionProtection(
   const std::string fingerprint = internal::Fingerprint(params);
   return store_.Write([&](storage::WriteTxn& txn) -> absl::Status {
     KLAXON_ASSIGN_OR_RETURN(
-        auto replay, internal::ReplayClientToken(txn, scope.account_id, "UpdateDeletionProtection",
-                                                 client_token, fingerprint));
+        auto replay, tokens_.Replay(txn, scope.account_id, "UpdateDeletionProtection", client_token,
+                                    fingerprint, clock_.Now()));
     if (replay) return absl::OkStatus();
     KLAXON_ASSIGN_OR_RETURN(ReplicationSet set, RequireSet(txn, scope, arn));
     const absl::Time now = clock_.Now();
@@ -262,8 +262,8 @@ absl::Status ReplicationSetService::UpdateDeletionProtection(
     set.last_modified_time = now;
     KLAXON_RETURN_IF_ERROR(txn.Put(internal::kReplicationSetTable, scope.account_id,
                                    internal::kReplicationSetId, internal::Encode(set)));
-    return internal::SaveClientToken(txn, scope.account_id, "UpdateDeletionProtection",
-                                     client_token, fingerprint, json::value(true), now);
+    return tokens_.Save(txn, scope.account_id, "UpdateDeletionProtection", client_token,
+                        fingerprint, json::value(true), now);
   });
 }
 

@@ -20,6 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
+#include "incidents/client_tokens.h"
 #include "incidents/types.h"
 #include "storage/store.h"
 
@@ -41,7 +42,8 @@ struct ReplicationSetAction {
 
 class ReplicationSetService {
  public:
-  ReplicationSetService(storage::Store& store, Clock& clock, const Limits& limits);
+  ReplicationSetService(storage::Store& store, Clock& clock, const Limits& limits,
+                        ClientTokens& tokens);
   ReplicationSetService(const ReplicationSetService&) = delete;
   ReplicationSetService& operator=(const ReplicationSetService&) = delete;
 
@@ -84,6 +86,7 @@ class ReplicationSetService {
   storage::Store& store_;
   Clock& clock_;
   const Limits limits_;
+  ClientTokens& tokens_;
 };
 
 // Deletes every Incident Manager row of the account (used by Delete and by removing the last

@@ -85,8 +85,9 @@ json::value PlanFingerprintJson(const ResponsePlan& plan,
 
 }  // namespace
 
-ResponsePlanService::ResponsePlanService(storage::Store& store, Clock& clock, const Limits& limits)
-    : store_(store), clock_(clock), limits_(limits) {}
+ResponsePlanService::ResponsePlanService(storage::Store& store, Clock& clock, const Limits& limits,
+                                         ClientTokens& tokens)
+    : store_(store), clock_(clock), limits_(limits), tokens_(tokens) {}
 
 absl::Status ResponsePlanService::Validate(const ResponsePlan& plan, size_t tag_count) const {
   const IncidentTemplate& t = plan.incident_template;
@@ -145,8 +146,8 @@ absl::StatusOr<std::string> ResponsePlanService::Create(const Scope& scope,
 
   KLAXON_RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) -> absl::Status {
     KLAXON_ASSIGN_OR_RETURN(auto replay,
-                            internal::ReplayClientToken(txn, scope.account_id, "CreateResponsePlan",
-                                                        request.client_token, fingerprint));
+                            tokens_.Replay(txn, scope.account_id, "CreateResponsePlan",
+                                           request.client_token, fingerprint, clock_.Now()));
     if (replay) return absl::OkStatus();
     KLAXON_RETURN_IF_ERROR(internal::RequireActiveReplicationSet(txn, scope).status());
     KLAXON_ASSIGN_OR_RETURN(auto existing,
@@ -161,8 +162,8 @@ absl::StatusOr<std::string> ResponsePlanService::Create(const Scope& scope,
     KLAXON_RETURN_IF_ERROR(txn.Put(internal::kResponsePlanTable, scope.account_id, plan.name,
                                    internal::Encode(stored)));
     KLAXON_RETURN_IF_ERROR(internal::SaveTags(txn, scope.account_id, plan.arn, request.tags));
-    return internal::SaveClientToken(txn, scope.account_id, "CreateResponsePlan",
-                                     request.client_token, fingerprint, json::value(plan.arn), now);
+    return tokens_.Save(txn, scope.account_id, "CreateResponsePlan", request.client_token,
+                        fingerprint, json::value(plan.arn), now);
   }));
   return plan.arn;
 }
@@ -242,8 +243,8 @@ absl::Status ResponsePlanService::Update(const Scope& scope,
 
   return store_.Write([&](storage::WriteTxn& txn) -> absl::Status {
     KLAXON_ASSIGN_OR_RETURN(auto replay,
-                            internal::ReplayClientToken(txn, scope.account_id, "UpdateResponsePlan",
-                                                        request.client_token, fingerprint));
+                            tokens_.Replay(txn, scope.account_id, "UpdateResponsePlan",
+                                           request.client_token, fingerprint, clock_.Now()));
     if (replay) return absl::OkStatus();
     KLAXON_ASSIGN_OR_RETURN(ResponsePlan plan,
                             internal::RequireResponsePlan(txn, scope, request.arn));
@@ -279,9 +280,8 @@ absl::Status ResponsePlanService::Update(const Scope& scope,
     KLAXON_RETURN_IF_ERROR(Validate(plan, tags.size()));
     KLAXON_RETURN_IF_ERROR(
         txn.Put(internal::kResponsePlanTable, scope.account_id, plan.name, internal::Encode(plan)));
-    return internal::SaveClientToken(txn, scope.account_id, "UpdateResponsePlan",
-                                     request.client_token, fingerprint, json::value(true),
-                                     clock_.Now());
+    return tokens_.Save(txn, scope.account_id, "UpdateResponsePlan", request.client_token,
+                        fingerprint, json::value(true), clock_.Now());
   });
 }
 

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "boost/json/value.hpp"
 #include "common/clock.h"
+#include "incidents/client_tokens.h"
 #include "incidents/types.h"
 #include "storage/store.h"
 
@@ -55,7 +56,8 @@ struct UpdateResponsePlanRequest {
 
 class ResponsePlanService {
  public:
-  ResponsePlanService(storage::Store& store, Clock& clock, const Limits& limits);
+  ResponsePlanService(storage::Store& store, Clock& clock, const Limits& limits,
+                      ClientTokens& tokens);
   ResponsePlanService(const ResponsePlanService&) = delete;
   ResponsePlanService& operator=(const ResponsePlanService&) = delete;
 
@@ -86,6 +88,7 @@ class ResponsePlanService {
   storage::Store& store_;
   Clock& clock_;
   const Limits limits_;
+  ClientTokens& tokens_;
 };
 
 }  // namespace klaxon::incidents

@@ -114,8 +114,9 @@ absl::StatusOr<SortKey> DecodeSortKey(std::string_view s) {
 
 }  // namespace
 
-TimelineService::TimelineService(storage::Store& store, Clock& clock, const Limits& limits)
-    : store_(store), clock_(clock), limits_(limits) {}
+TimelineService::TimelineService(storage::Store& store, Clock& clock, const Limits& limits,
+                                 ClientTokens& tokens)
+    : store_(store), clock_(clock), limits_(limits), tokens_(tokens) {}
 
 absl::StatusOr<std::string> TimelineService::Create(const Scope& scope,
                                                     const CreateTimelineEventRequest& request) {
@@ -131,9 +132,9 @@ absl::StatusOr<std::string> TimelineService::Create(const Scope& scope,
   std::string event_id;
   KLAXON_RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) -> absl::Status {
     const std::string& account = scope.account_id;
-    KLAXON_ASSIGN_OR_RETURN(auto replay,
-                            internal::ReplayClientToken(txn, account, "CreateTimelineEvent",
-                                                        request.client_token, fingerprint));
+    KLAXON_ASSIGN_OR_RETURN(
+        auto replay, tokens_.Replay(txn, account, "CreateTimelineEvent", request.client_token,
+                                    fingerprint, clock_.Now()));
     if (replay) {
       event_id = replay->is_string() ? std::string(replay->get_string()) : "";
       return absl::OkStatus();
@@ -149,8 +150,8 @@ absl::StatusOr<std::string> TimelineService::Create(const Scope& scope,
                                       request.event_data, request.event_references, now));
     event_id = event->event_id;
     KLAXON_RETURN_IF_ERROR(internal::SaveIncident(txn, account, key, record));
-    return internal::SaveClientToken(txn, account, "CreateTimelineEvent", request.client_token,
-                                     fingerprint, json::value(event_id), now);
+    return tokens_.Save(txn, account, "CreateTimelineEvent", request.client_token, fingerprint,
+                        json::value(event_id), now);
   }));
   return event_id;
 }
@@ -230,9 +231,9 @@ absl::Status TimelineService::Update(const Scope& scope,
 
   return store_.Write([&](storage::WriteTxn& txn) -> absl::Status {
     const std::string& account = scope.account_id;
-    KLAXON_ASSIGN_OR_RETURN(auto replay,
-                            internal::ReplayClientToken(txn, account, "UpdateTimelineEvent",
-                                                        request.client_token, fingerprint));
+    KLAXON_ASSIGN_OR_RETURN(
+        auto replay, tokens_.Replay(txn, account, "UpdateTimelineEvent", request.client_token,
+                                    fingerprint, clock_.Now()));
     if (replay) return absl::OkStatus();
     KLAXON_ASSIGN_OR_RETURN(auto found,
                             internal::RequireIncident(txn, scope, request.incident_record_arn));
@@ -256,8 +257,8 @@ absl::Status TimelineService::Update(const Scope& scope,
     event.event_updated_time = now;
     KLAXON_RETURN_IF_ERROR(
         txn.Put(internal::kTimelineTable, account, row, internal::Encode(event)));
-    return internal::SaveClientToken(txn, account, "UpdateTimelineEvent", request.client_token,
-                                     fingerprint, json::value(true), now);
+    return tokens_.Save(txn, account, "UpdateTimelineEvent", request.client_token, fingerprint,
+                        json::value(true), now);
   });
 }
 

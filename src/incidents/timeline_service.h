@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
+#include "incidents/client_tokens.h"
 #include "incidents/types.h"
 #include "storage/store.h"
 
@@ -56,7 +57,7 @@ struct ListTimelineEventsRequest {
 
 class TimelineService {
  public:
-  TimelineService(storage::Store& store, Clock& clock, const Limits& limits);
+  TimelineService(storage::Store& store, Clock& clock, const Limits& limits, ClientTokens& tokens);
   TimelineService(const TimelineService&) = delete;
   TimelineService& operator=(const TimelineService&) = delete;
 
@@ -89,6 +90,7 @@ class TimelineService {
   storage::Store& store_;
   Clock& clock_;
   const Limits limits_;
+  ClientTokens& tokens_;
 };
 
 }  // namespace klaxon::incidents

@@ -40,6 +40,10 @@ struct Limits {
   int default_page_size = 100;  // maxResults when the caller gives none
   // AWS refuses to delete a Region within 24 h of adding it; klaxon defaults to no wait.
   absl::Duration region_delete_min_age = absl::ZeroDuration();
+  // clientToken records: how long a token replays its first result, and how many are kept per
+  // account (the oldest go first).
+  absl::Duration client_token_retention = absl::Hours(24);
+  size_t max_client_tokens = 1'000'000;
 };
 
 // Resource types named in ResourceNotFound/Conflict/ServiceQuotaExceeded errors.

@@ -65,7 +65,8 @@ absl::Status ParseConfig(const YAML::Node& root, Config& config) {
   if (const auto& l = root["limits"]) {
     s = CheckKeys(l, "limits",
                   {"related_items_per_incident", "timeline_events_per_incident",
-                   "engagements_per_plan", "actions_per_plan", "regions_per_replication_set"});
+                   "engagements_per_plan", "actions_per_plan", "regions_per_replication_set",
+                   "client_token_retention_hours", "client_tokens_per_account"});
     if (!s.ok()) return s;
     auto& lim = config.limits;
     if (l["related_items_per_incident"]) {
@@ -78,6 +79,12 @@ absl::Status ParseConfig(const YAML::Node& root, Config& config) {
     if (l["actions_per_plan"]) lim.max_actions = l["actions_per_plan"].as<int>();
     if (l["regions_per_replication_set"]) {
       lim.max_regions = l["regions_per_replication_set"].as<int>();
+    }
+    if (l["client_token_retention_hours"]) {
+      lim.client_token_retention_hours = l["client_token_retention_hours"].as<int>();
+    }
+    if (l["client_tokens_per_account"]) {
+      lim.client_tokens_per_account = l["client_tokens_per_account"].as<int64_t>();
     }
   }
   if (const auto& accounts = root["accounts"]) {
@@ -189,6 +196,12 @@ absl::Status FinalizeConfig(Config& config) {
   }
   if (config.cloudwatch_evaluation_interval_ms < 0) {
     return Invalid("cloudwatch.evaluation_interval_ms must be at least 0");
+  }
+  if (config.limits.client_token_retention_hours < 1 ||
+      config.limits.client_tokens_per_account < 1) {
+    return Invalid(
+        "limits.client_token_retention_hours and limits.client_tokens_per_account must be at "
+        "least 1");
   }
   if (config.io_threads < 1 || config.worker_threads < 0) {
     return Invalid("io_threads must be at least 1 and worker_threads at least 0");

@@ -31,6 +31,8 @@ struct IncidentLimits {
   int max_engagements = 5;
   int max_actions = 1;
   int max_regions = 3;
+  int client_token_retention_hours = 24;  // a clientToken replays its first result this long
+  int64_t client_tokens_per_account = 1'000'000;  // kept at most (the oldest go first)
 };
 
 struct Config {

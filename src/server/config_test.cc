@@ -36,6 +36,14 @@ TEST(Config, RefusesNonLoopbackWithDefaultKey) {
   EXPECT_NE(std::string(s.message()).find("non-loopback"), std::string::npos);
 }
 
+TEST(Config, ClientTokenLimitsMustBePositive) {
+  Config config;
+  config.limits.client_tokens_per_account = 0;
+  absl::Status s = FinalizeConfig(config);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(s.message()).find("client_tokens_per_account"), std::string::npos);
+}
+
 TEST(Config, ParsesListen) {
   Config config;
   EXPECT_TRUE(SetListen("[::1]:0", config).ok());
@@ -59,6 +67,7 @@ accounts:
         principal: user/alice
 limits:
   related_items_per_incident: 10
+  client_token_retention_hours: 2
 throttle:
   rate: 100
 )");
@@ -70,6 +79,8 @@ throttle:
   EXPECT_EQ(config.region, "eu-west-1");
   EXPECT_EQ(config.accounts[0].keys[0].principal, "user/alice");
   EXPECT_EQ(config.limits.max_related_items, 10);
+  EXPECT_EQ(config.limits.client_token_retention_hours, 2);
+  EXPECT_EQ(config.limits.client_tokens_per_account, 1'000'000);
   EXPECT_EQ(config.throttle_rate, 100);
   EXPECT_FALSE(config.using_default_account);
   std::remove(path.c_str());

@@ -49,6 +49,8 @@ class NodeImpl final : public Node {
     limits.max_engagements = config_.limits.max_engagements;
     limits.max_actions = config_.limits.max_actions;
     limits.max_regions = config_.limits.max_regions;
+    limits.client_token_retention = absl::Hours(config_.limits.client_token_retention_hours);
+    limits.max_client_tokens = static_cast<size_t>(config_.limits.client_tokens_per_account);
     incidents_ = std::make_unique<incidents::IncidentManager>(*store_, clock_, *opsitems_, limits);
 
     api::ssm_incidents::RegisterSsmIncidentsHandlers(operations_, *incidents_);

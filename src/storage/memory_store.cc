@@ -64,6 +64,12 @@ class MemoryTxn final : public WriteTxn {
     return absl::OkStatus();
   }
 
+  void OnRollback(std::function<void()> undo) override { undo_.push_back(std::move(undo)); }
+  void RunUndo() {
+    for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) (*it)();
+    undo_.clear();
+  }
+
   // Every earlier commit is published (they run one at a time, under the store's lock).
   bool Unchanged(const ReadStamps& read) override {
     std::vector<uint32_t> own;
@@ -88,6 +94,7 @@ class MemoryTxn final : public WriteTxn {
  private:
   Rows& rows_;
   const ChangeStamps& stamps_;
+  std::vector<std::function<void()>> undo_;
   std::map<MemoryStore::Key, std::optional<std::string>> pending_;
 };
 
@@ -112,6 +119,8 @@ absl::Status MemoryStore::WriteNow(absl::FunctionRef<absl::Status(WriteTxn&)> fn
     std::vector<uint32_t> slots;
     txn.Commit(slots);
     stamps_.Publish(slots);
+  } else {
+    txn.RunUndo();
   }
   return status;
 }

@@ -75,6 +75,14 @@ class WriteTxn : public ReadTxn {
   // read is what reading the rows again here would give. `false` is always a safe answer (the
   // caller then reads); a backend without change stamps always gives it.
   virtual bool Unchanged(const ReadStamps& /*read*/) { return false; }
+
+  // Runs `undo` if this transaction's writes are rolled back: its function failed, or the commit
+  // it was grouped into did. For in-memory state kept in step with the rows (an index, say) that
+  // later transactions must see before the commit. Hooks run on the writing thread before the
+  // Write() (or WriteAsync completion) reports: newest first, and the hooks of transactions
+  // grouped into one failed commit from the last transaction to the first. Never runs once the
+  // transaction has committed. `undo` must not call into the store.
+  virtual void OnRollback(std::function<void()> undo) = 0;
 };
 
 class Store {

@@ -3,8 +3,6 @@
 
 #include "storage/store.h"
 
-#include <stdlib.h>
-
 #include <atomic>
 #include <filesystem>
 #include <functional>
@@ -23,9 +21,12 @@
 #include "storage/change_stamps.h"
 #include "storage/memory_store.h"
 #include "storage/sqlite/sqlite_store.h"
+#include "storage/test_util.h"
 
 namespace klaxon::storage {
 namespace {
+
+using TempDir = storage::testing::TempDir;
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
@@ -33,23 +34,6 @@ using ::testing::Optional;
 using ::testing::Pair;
 
 using Rows = std::vector<std::pair<std::string, std::string>>;
-
-// A fresh directory under the test temp dir, removed at the end.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = ::testing::TempDir() + "klaxon_store_test_XXXXXX";
-    path_ = mkdtemp(tmpl.data()) ? tmpl : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 struct Backend {
   std::string name;
@@ -492,6 +476,49 @@ TEST_P(StoreConformance, UnchangedSeesPublishedOwnAndGroupedWrites) {
   EXPECT_TRUE(first->get_future().get().ok());
   EXPECT_TRUE(second->get_future().get().ok());
   EXPECT_THAT(*unchanged, Optional(false));
+}
+
+// OnRollback hooks run, newest first, when the function's writes roll back, and never after a
+// commit (also when grouped with a failing function).
+TEST_P(StoreConformance, RollbackHooksRunOnlyForRolledBackWrites) {
+  std::vector<std::string> ran;
+  absl::Status failed = store_->Write([&](WriteTxn& txn) -> absl::Status {
+    KLAXON_RETURN_IF_ERROR(txn.Put("t", "a", "x", "1"));
+    txn.OnRollback([&] { ran.push_back("first"); });
+    txn.OnRollback([&] { ran.push_back("second"); });
+    return absl::AbortedError("no");
+  });
+  EXPECT_EQ(failed.code(), absl::StatusCode::kAborted);
+  EXPECT_THAT(ran, ElementsAre("second", "first"));
+
+  ran.clear();
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTxn& txn) -> absl::Status {
+                    txn.OnRollback([&] { ran.push_back("committed"); });
+                    return txn.Put("t", "a", "x", "2");
+                  })
+                  .ok());
+  // Queued back to back with a failing one (the SQLite writer usually groups them).
+  auto ok = std::make_shared<std::promise<absl::Status>>();
+  auto bad = std::make_shared<std::promise<absl::Status>>();
+  auto hooks = std::make_shared<std::vector<std::string>>();
+  store_->WriteAsync(
+      [hooks](WriteTxn& txn) {
+        txn.OnRollback([hooks] { hooks->push_back("kept"); });
+        return txn.Put("t", "a", "y", "1");
+      },
+      [ok](absl::Status s) { ok->set_value(s); });
+  store_->WriteAsync(
+      [hooks](WriteTxn& txn) {
+        txn.OnRollback([hooks] { hooks->push_back("undone"); });
+        return absl::AbortedError("no");
+      },
+      [bad](absl::Status s) { bad->set_value(s); });
+  EXPECT_TRUE(ok->get_future().get().ok());
+  EXPECT_EQ(bad->get_future().get().code(), absl::StatusCode::kAborted);
+  EXPECT_THAT(ran, IsEmpty());
+  EXPECT_THAT(*hooks, ElementsAre("undone"));
+  EXPECT_THAT(Get("t", "a", "x"), Optional(std::string("2")));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance, ::testing::ValuesIn(kBackends),

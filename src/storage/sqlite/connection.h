@@ -109,10 +109,12 @@ class SqliteTxn final : public WriteTxn {
  public:
   // `written`, if not null, receives the change-stamp slot (ChangeStamps::SlotOf) of every row
   // this transaction puts or deletes; it holds those of the transactions before it in the same
-  // group commit too, so with `stamps` (the store's) it answers Unchanged().
+  // group commit too, so with `stamps` (the store's) it answers Unchanged(). `undo`, if not null,
+  // receives the OnRollback hooks (the store runs them); without it they are dropped (a read).
   explicit SqliteTxn(Connection& conn, std::vector<uint32_t>* written = nullptr,
-                     const ChangeStamps* stamps = nullptr)
-      : conn_(conn), written_(written), stamps_(stamps) {}
+                     const ChangeStamps* stamps = nullptr,
+                     std::vector<std::function<void()>>* undo = nullptr)
+      : conn_(conn), written_(written), stamps_(stamps), undo_(undo) {}
 
   absl::StatusOr<std::optional<std::string>> Get(std::string_view table, std::string_view account,
                                                  std::string_view id) override;
@@ -124,6 +126,9 @@ class SqliteTxn final : public WriteTxn {
   absl::Status Delete(std::string_view table, std::string_view account,
                       std::string_view id) override;
   bool Unchanged(const ReadStamps& read) override;
+  void OnRollback(std::function<void()> undo) override {
+    if (undo_ != nullptr) undo_->push_back(std::move(undo));
+  }
 
   const absl::Status& error() const { return error_; }
 
@@ -137,6 +142,7 @@ class SqliteTxn final : public WriteTxn {
   Connection& conn_;
   std::vector<uint32_t>* written_;
   const ChangeStamps* stamps_;
+  std::vector<std::function<void()>>* undo_;
   absl::Status error_;
 };
 

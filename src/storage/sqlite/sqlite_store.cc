@@ -83,6 +83,7 @@ struct SqliteStore::Request {
   std::function<absl::Status(WriteTxn&)> owned_fn;  // before `fn`, which may refer to it
   absl::FunctionRef<absl::Status(WriteTxn&)> fn;
   std::function<void(absl::Status)> on_done;  // set: an asynchronous request
+  std::vector<std::function<void()>> undo;    // WriteTxn::OnRollback hooks of its function
   absl::Status status;
   WriteResult result = WriteResult::kOk;
   bool ran = false;
@@ -95,6 +96,21 @@ struct SqliteStore::Request {
   bool done ABSL_GUARDED_BY(mu) = false;
 
   bool Done() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return done; }
+
+  // Its function's writes were rolled back: runs its OnRollback hooks, newest first. A hook that
+  // throws is logged (the writer thread must survive it).
+  void RunUndo() {
+    for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
+      try {
+        (*it)();
+      } catch (const std::exception& e) {
+        spdlog::error("sqlite: an OnRollback hook threw: {}", e.what());
+      } catch (...) {
+        spdlog::error("sqlite: an OnRollback hook threw");
+      }
+    }
+    undo.clear();
+  }
 };
 
 struct SqliteStore::Metrics {
@@ -353,7 +369,7 @@ void SqliteStore::RunBatch(std::vector<Request*>& batch) {
     Request& r = *batch[i];
     if (batch_status = conn.Run(Stmt::kSavepoint); !batch_status.ok()) break;
     r.ran = true;
-    SqliteTxn txn(conn, &written_slots_, &stamps_);
+    SqliteTxn txn(conn, &written_slots_, &stamps_, &r.undo);
     absl::Status status = RunUserFn(r.fn, txn);
     bool backend_error = !txn.error().ok();
     if (status.ok() && backend_error) status = txn.error();
@@ -368,6 +384,7 @@ void SqliteStore::RunBatch(std::vector<Request*>& batch) {
       // (some I/O errors do), the savepoint is gone and this fails: the batch fails below.
       batch_status = conn.Run(Stmt::kRollbackToSavepoint);
       if (batch_status.ok()) batch_status = conn.Run(Stmt::kRelease);
+      r.RunUndo();
     }
     if (batch_status.ok() && !conn.InTransaction()) {
       batch_status = absl::UnavailableError("sqlite: the transaction was rolled back by SQLite");
@@ -379,6 +396,7 @@ void SqliteStore::RunBatch(std::vector<Request*>& batch) {
   if (batch_status.ok()) batch_status = conn.Run(Stmt::kCommit);
   if (!batch_status.ok()) {
     if (conn.InTransaction()) (void)conn.Run(Stmt::kRollback);
+    for (auto it = batch.rbegin(); it != batch.rend(); ++it) (*it)->RunUndo();
     // Nothing of the batch was written. A function that failed on its own keeps its own error.
     for (Request* r : batch) {
       if (!r->ran || r->status.ok() || r->result == WriteResult::kError) {

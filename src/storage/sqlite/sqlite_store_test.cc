@@ -27,28 +27,15 @@
 #include "common/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "storage/test_util.h"
 
 namespace klaxon::storage {
 namespace {
 
+using TempDir = storage::testing::TempDir;
+
 using ::testing::HasSubstr;
 using ::testing::Optional;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = ::testing::TempDir() + "klaxon_sqlite_test_XXXXXX";
-    path_ = mkdtemp(tmpl.data()) ? tmpl : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 std::unique_ptr<SqliteStore> OpenOrDie(SqliteOptions options) {
   auto store = SqliteStore::Open(options);
