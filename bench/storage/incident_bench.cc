@@ -26,7 +26,6 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "common/ids.h"
 #include "incidents/incident_manager.h"
