@@ -104,7 +104,7 @@ absl::StatusOr<ClientTokens::AccountIndex*> ClientTokens::Load(storage::WriteTxn
         }
         const uint64_t hash = HashOf(r->op, r->token);
         index.by_hash[hash].push_back(*seq);
-        index.order.push_back(Entry{*seq, hash, r->time});
+        index.order.push_back(Entry{*seq, hash, absl::ToUnixNanos(r->time)});
         index.next_seq = *seq + 1;
         return true;
       }));
@@ -135,7 +135,7 @@ absl::Status ClientTokens::Append(storage::WriteTxn& txn, std::string_view accou
   KLAXON_RETURN_IF_ERROR(txn.Put(kTokenLogTable, account, LogId(seq), json::serialize(o)));
   const uint64_t hash = HashOf(operation, token);
   index.by_hash[hash].push_back(seq);
-  index.order.push_back(Entry{seq, hash, time});
+  index.order.push_back(Entry{seq, hash, absl::ToUnixNanos(time)});
   txn.OnRollback([this, account = std::string(account), seq, hash] {
     MutexLock lock(&mu_);
     auto found = accounts_.find(account);
@@ -164,7 +164,10 @@ absl::Status ClientTokens::Sweep(storage::WriteTxn& txn, std::string_view accoun
                                  AccountIndex& index, absl::Time now) {
   for (int i = 0; i < kSweepBatch && !index.order.empty(); ++i) {
     const Entry& oldest = index.order.front();
-    if (index.order.size() <= max_tokens_ && now - oldest.time < retention_) break;
+    if (index.order.size() <= max_tokens_ &&
+        now - absl::FromUnixNanos(oldest.unix_nanos) < retention_) {
+      break;
+    }
     KLAXON_RETURN_IF_ERROR(txn.Delete(kTokenLogTable, account, LogId(oldest.seq)));
     const Entry swept = oldest;
     RemoveFromHash(index, swept.hash, swept.seq);

@@ -5,12 +5,16 @@ Runs under Debian's /usr/bin/python3 (boto3 1.26) and the newer python3 on PATH 
 
 import concurrent.futures
 import json
+import os
+import shutil
+import tempfile
 import unittest
 import uuid
 
 import botocore.exceptions
 
-from klaxon_harness import ACCOUNT, NodeTestCase, create_replication_set, plan_arn
+from klaxon_harness import (ACCOUNT, Node, NodeTestCase, boto_client, client_env,
+                            create_replication_set, plan_arn)
 
 
 class IncidentManagerTest(NodeTestCase):
@@ -317,6 +321,58 @@ class OpsCenterTest(NodeTestCase):
         b = self.ssm.create_ops_item(Title="t", Description="d", Source="mon",
                                      OperationalData=data)["OpsItemId"]
         self.assertEqual(a, b)
+
+
+class StormTest(NodeTestCase):
+    """A storm into one open incident whose timeline is full (the limit lowered to 4 events by
+    the node's config): boto3 sends its own clientToken with every call, so each call is answered
+    from memory and only its token is recorded."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.config_dir = tempfile.mkdtemp(prefix="klaxon-storm-config-")
+        config = os.path.join(cls.config_dir, "klaxon.yaml")
+        with open(config, "w") as f:
+            f.write("limits:\n  timeline_events_per_incident: 4\n")
+        cls.node = Node(extra_args=["--config", config]).start()
+        os.environ.update(client_env(cls.node))
+        create_replication_set(boto_client(cls.node, "ssm-incidents"))
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            shutil.rmtree(cls.config_dir, ignore_errors=True)
+
+    def test_storm_with_a_client_token_per_call(self):
+        im = self.boto("ssm-incidents")
+        plan = im.create_response_plan(
+            name="storm", incidentTemplate={"title": "Storm", "impact": 3,
+                                            "dedupeString": "storm"})["arn"]
+        first = im.start_incident(responsePlanArn=plan)["incidentRecordArn"]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+            arns = set(pool.map(
+                lambda _: im.start_incident(responsePlanArn=plan)["incidentRecordArn"],
+                range(60)))
+        self.assertEqual(arns, {first})
+        events = im.list_timeline_events(incidentRecordArn=first)["eventSummaries"]
+        self.assertEqual(len(events), 4)  # start, first trigger, two duplicates; the rest dropped
+
+        # A token used in the storm replays, also after the incident is resolved; the same
+        # token with other parameters is a conflict; a new call opens a new incident.
+        token = str(uuid.uuid4())
+        self.assertEqual(im.start_incident(responsePlanArn=plan,
+                                           clientToken=token)["incidentRecordArn"], first)
+        im.update_incident_record(arn=first, status="RESOLVED")
+        self.assertEqual(im.start_incident(responsePlanArn=plan,
+                                           clientToken=token)["incidentRecordArn"], first)
+        with self.assertRaises(im.exceptions.ConflictException):
+            im.start_incident(responsePlanArn=plan, clientToken=token, title="Other")
+        fresh = im.start_incident(responsePlanArn=plan)["incidentRecordArn"]
+        self.assertNotEqual(fresh, first)
+        self.assertEqual(
+            im.get_incident_record(arn=first)["incidentRecord"]["status"], "RESOLVED")
 
 
 if __name__ == "__main__":
