@@ -218,6 +218,13 @@ absl::StatusOr<std::optional<json::value>> ClientTokens::Replay(
   return std::optional<json::value>(std::move(found->result));
 }
 
+absl::Status ClientTokens::Warm(storage::Store& store, std::string_view account) {
+  return store.Write([&](storage::WriteTxn& txn) {
+    MutexLock lock(&mu_);
+    return Load(txn, account).status();
+  });
+}
+
 absl::Status ClientTokens::Save(storage::WriteTxn& txn, std::string_view account,
                                 std::string_view operation, const std::optional<std::string>& token,
                                 std::string_view fingerprint, const json::value& result,

@@ -181,6 +181,40 @@ TEST(ClientTokensTest, ARestartedProcessReplaysFromTheLog) {
   EXPECT_EQ(LogRows(*store), 3u);
 }
 
+// Warm() builds the index before the first call: that call reads nothing of the log (here, a
+// corrupt row added after the warm-up would otherwise fail it).
+TEST(ClientTokensTest, WarmBuildsTheIndexBeforeTheFirstCall) {
+  storage::MemoryStore store;
+  {
+    ClientTokens before{Limits()};
+    Calls calls{store, before};
+    ASSERT_TRUE(calls.Save("StartIncident", "t1", "fp", json::value("a"), kT0).ok());
+  }
+  auto corrupt = [&](ClientTokens& tokens) {
+    EXPECT_TRUE(store
+                    .Write([](storage::WriteTxn& txn) {
+                      return txn.Put(internal::kTokenLogTable, kAccount, "zz", "not json");
+                    })
+                    .ok());
+    Calls calls{store, tokens};
+    auto replay = calls.Replay("StartIncident", "t2", "fp", kT0);
+    EXPECT_TRUE(store
+                    .Write([](storage::WriteTxn& txn) {
+                      return txn.Delete(internal::kTokenLogTable, kAccount, "zz");
+                    })
+                    .ok());
+    return replay;
+  };
+  ClientTokens warmed{Limits()};
+  ASSERT_TRUE(warmed.Warm(store, kAccount).ok());
+  EXPECT_EQ(Show(corrupt(warmed)), "none");
+  ClientTokens cold{Limits()};
+  EXPECT_EQ(corrupt(cold).status().code(), absl::StatusCode::kInternal);
+  // And the warmed index has the record saved before it.
+  Calls calls{store, warmed};
+  EXPECT_EQ(Show(calls.Replay("StartIncident", "t1", "fp", kT0)), "\"a\"");
+}
+
 // Two calls with one token queued back to back (usually one group commit): the second replays
 // the first, whose record is not committed yet when it looks.
 TEST(ClientTokensTest, ACallSeesTheRecordOfOneGroupedBeforeIt) {

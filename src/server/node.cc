@@ -52,6 +52,11 @@ class NodeImpl final : public Node {
     limits.client_token_retention = absl::Hours(config_.limits.client_token_retention_hours);
     limits.max_client_tokens = static_cast<size_t>(config_.limits.client_tokens_per_account);
     incidents_ = std::make_unique<incidents::IncidentManager>(*store_, clock_, *opsitems_, limits);
+    // The accounts' clientToken indexes are built before the listener opens, not inside the
+    // first call with a token after a restart.
+    for (const auto& account : config_.accounts) {
+      KLAXON_RETURN_IF_ERROR(incidents_->client_tokens().Warm(*store_, account.id));
+    }
 
     api::ssm_incidents::RegisterSsmIncidentsHandlers(operations_, *incidents_);
     api::ssm::RegisterSsmHandlers(operations_, *opsitems_);
