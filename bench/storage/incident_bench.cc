@@ -121,6 +121,7 @@ int Run(const Options& o) {
   const double cpu0 = ProcessCpuSeconds();
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<size_t>(o.threads));
   for (int i = 0; i < o.threads; ++i) {
     threads.emplace_back([&] {
       while (!stop.load(std::memory_order_relaxed)) {
