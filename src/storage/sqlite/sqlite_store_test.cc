@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -343,6 +344,32 @@ TEST(SqliteStore, OneBatchRunsInOrderAndAFailingFunctionRollsBackOnlyItself) {
   // The blocker's commit, then one commit for the three functions.
   EXPECT_EQ(store->stats().commits, commits_before + 1 + 1);
   EXPECT_GE(store->stats().max_batch, 3u);
+}
+
+// A commit that fails after its functions succeeded (here the WAL cannot grow: RLIMIT_FSIZE)
+// fails every function of the batch, and runs their OnRollback hooks.
+TEST(SqliteStore, AFailedCommitRunsTheRollbackHooksOfItsFunctions) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(Put(*store, "small", "1").ok());
+  const auto wal_size = std::filesystem::file_size(store->path() + "-wal");
+  rlimit old_limit{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  auto* old_handler = signal(SIGXFSZ, SIG_IGN);
+  rlimit limit = old_limit;
+  limit.rlim_cur = static_cast<rlim_t>(wal_size + 64 * 1024);
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limit), 0);
+  bool undone = false;
+  absl::Status status = store->Write([&](WriteTxn& txn) -> absl::Status {
+    txn.OnRollback([&] { undone = true; });
+    return txn.Put("t", "a", "big", std::string(1 << 20, 'x'));
+  });
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  signal(SIGXFSZ, old_handler);
+  EXPECT_FALSE(status.ok());
+  EXPECT_TRUE(undone);
+  EXPECT_EQ(store->stats().failed_commits, 1u);
 }
 
 TEST(SqliteStore, MaxBatchSizeSplitsTheQueue) {
