@@ -358,7 +358,7 @@ TEST(SqliteStore, AFailedCommitRunsTheRollbackHooksOfItsFunctions) {
   ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
   auto* old_handler = signal(SIGXFSZ, SIG_IGN);
   rlimit limit = old_limit;
-  limit.rlim_cur = static_cast<rlim_t>(wal_size + 64 * 1024);
+  limit.rlim_cur = static_cast<rlim_t>(wal_size + std::uintmax_t{64} * 1024);
   ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limit), 0);
   bool undone = false;
   absl::Status status = store->Write([&](WriteTxn& txn) -> absl::Status {
