@@ -117,14 +117,13 @@ absl::Status Dispatcher::Process(const HttpRequest& request, Outcome& out) {
 
   KLAXON_ASSIGN_OR_RETURN(out.operation,
                           out.codec->ResolveOperation(request, *service, out.detection.operation));
-  const Handler* handler = operations_.Find(service->name(), out.operation->name);
-  if (handler == nullptr) {
+  const OperationTable::Entry* entry = operations_.Lookup(service->name(), out.operation->name);
+  if (entry == nullptr) {
     return protocol::UnknownOperationError(
         absl::StrCat("Operation ", out.operation->name, " is not supported"));
   }
-  if (IsNonBlocking() && !operations_.HonoursNonBlocking(service->name(), out.operation->name)) {
-    return WouldBlockError();
-  }
+  const bool non_blocking = IsNonBlocking();
+  if (non_blocking && !entry->TriedWithoutBlocking()) return WouldBlockError();
 
   KLAXON_ASSIGN_OR_RETURN(boost::json::object input,
                           out.codec->DecodeInput(request, *service, *out.operation));
@@ -135,33 +134,31 @@ absl::Status Dispatcher::Process(const HttpRequest& request, Outcome& out) {
   context.operation = out.operation->name;
   context.request_id = out.request_id;
 
-  if (IsNonBlocking()) {
-    if (const AsyncHandler* async = operations_.FindAsync(service->name(), out.operation->name)) {
-      // The response is built later, on the connection's thread, from what the handler reports.
-      auto deferred = std::make_shared<DeferredResponse>();
-      auto done_outcome = std::make_shared<Outcome>(out);
-      absl::Status queued;
-      try {
-        queued = (*async)(context, input,
-                          [this, deferred, done_outcome](absl::StatusOr<boost::json::object> r) {
-                            deferred->Complete([this, done_outcome, r = std::move(r)]() mutable {
-                              return FinishDeferred(*done_outcome, std::move(r));
+  if (non_blocking && entry->async) {
+    // The response is built later, on the connection's thread, from what the handler reports.
+    auto deferred = std::make_shared<DeferredResponse>();
+    auto done_outcome = std::make_shared<Outcome>(out);
+    absl::Status queued;
+    try {
+      queued = entry->async(context, input,
+                            [this, deferred, done_outcome](absl::StatusOr<boost::json::object> r) {
+                              deferred->Complete([this, done_outcome, r = std::move(r)]() mutable {
+                                return FinishDeferred(*done_outcome, std::move(r));
+                              });
                             });
-                          });
-      } catch (const std::exception& e) {
-        spdlog::error("request {}: {}.{} threw: {}", out.request_id, service->name(),
-                      out.operation->name, e.what());
-        return absl::InternalError("handler threw");
-      }
-      if (!queued.ok()) return queued;
-      out.response.deferred = std::move(deferred);
-      return absl::OkStatus();
+    } catch (const std::exception& e) {
+      spdlog::error("request {}: {}.{} threw: {}", out.request_id, service->name(),
+                    out.operation->name, e.what());
+      return absl::InternalError("handler threw");
     }
+    if (!queued.ok()) return queued;
+    out.response.deferred = std::move(deferred);
+    return absl::OkStatus();
   }
 
   absl::StatusOr<boost::json::object> output;
   try {
-    output = (*handler)(context, input);
+    output = entry->handler(context, input);
   } catch (const std::exception& e) {
     spdlog::error("request {}: {}.{} threw: {}", out.request_id, service->name(),
                   out.operation->name, e.what());

@@ -50,36 +50,36 @@ using AsyncHandler =
 // is called through it there instead.
 class OperationTable {
  public:
+  // What is registered for one operation.
+  struct Entry {
+    Handler handler;
+    bool honours_non_blocking = false;
+    AsyncHandler async;  // empty: none
+
+    // Whether it may be called inside a NonBlockingScope (see above).
+    bool TriedWithoutBlocking() const { return honours_non_blocking || bool(async); }
+  };
+
   void Add(const std::string& service, const std::string& operation, Handler handler,
            bool honours_non_blocking = false) {
     handlers_[service + "/" + operation] = Entry{std::move(handler), honours_non_blocking};
   }
   // nullptr when the operation has no handler (answered as an unknown operation).
-  const Handler* Find(const std::string& service, const std::string& operation) const {
+  const Entry* Lookup(const std::string& service, const std::string& operation) const {
     auto it = handlers_.find(service + "/" + operation);
-    return it == handlers_.end() ? nullptr : &it->second.handler;
+    return it == handlers_.end() ? nullptr : &it->second;
+  }
+  const Handler* Find(const std::string& service, const std::string& operation) const {
+    const Entry* entry = Lookup(service, operation);
+    return entry == nullptr ? nullptr : &entry->handler;
   }
   // An AsyncHandler, used instead of the Handler inside a NonBlockingScope. The operation must
   // have been added first.
   void AddAsync(const std::string& service, const std::string& operation, AsyncHandler handler) {
     handlers_.at(service + "/" + operation).async = std::move(handler);
   }
-  // nullptr when the operation has no AsyncHandler.
-  const AsyncHandler* FindAsync(const std::string& service, const std::string& operation) const {
-    auto it = handlers_.find(service + "/" + operation);
-    return it == handlers_.end() || !it->second.async ? nullptr : &it->second.async;
-  }
-  bool HonoursNonBlocking(const std::string& service, const std::string& operation) const {
-    auto it = handlers_.find(service + "/" + operation);
-    return it != handlers_.end() && (it->second.honours_non_blocking || it->second.async);
-  }
 
  private:
-  struct Entry {
-    Handler handler;
-    bool honours_non_blocking = false;
-    AsyncHandler async;
-  };
   std::map<std::string, Entry> handlers_;
 };
 

@@ -157,11 +157,28 @@ bool MatchesIncident(const IncidentRecord& r, const Filter& f) {
          f.string_values->end();
 }
 
-// What a StartIncident clientToken record keeps (read back by StartInTxn's replay).
+// What a StartIncident clientToken record keeps, and the replayed result read back from it.
 json::value StartTokenResult(const StartIncidentResult& result) {
   return json::object{{"arn", result.incident_record_arn},
                       {"created", result.created},
                       {"parent", result.parent_ops_item_id}};
+}
+
+StartIncidentResult StartResultFromToken(const json::value& stored) {
+  StartIncidentResult result;
+  result.replayed = true;
+  const json::object* o = stored.if_object();
+  if (o == nullptr) return result;
+  if (const json::value* v = o->if_contains("arn"); v && v->is_string()) {
+    result.incident_record_arn = std::string(v->get_string());
+  }
+  if (const json::value* v = o->if_contains("parent"); v && v->is_string()) {
+    result.parent_ops_item_id = std::string(v->get_string());
+  }
+  if (const json::value* v = o->if_contains("created"); v && v->is_bool()) {
+    result.created = v->get_bool();
+  }
+  return result;
 }
 
 std::string ValueText(const json::value& v) {
@@ -191,7 +208,7 @@ absl::StatusOr<std::optional<StartIncidentResult>> IncidentService::PrepareStart
 
   // A storm answer kept in memory (see absorbed_), if its rows are unchanged; a mark or a stale
   // answer sends the start to the read-only path first.
-  const bool has_token = request.client_token && !request.client_token->empty();
+  const bool has_token = call.has_token();
   call.absorbed_key =
       internal::Cat(scope.account_id, "\x1f", scope.region, "\x1f",
                     CanonicalResponsePlanArn(request.response_plan_arn), "\x1f",
@@ -286,11 +303,10 @@ absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
     MutexLock lock(&absorbed_mu_);
     if (read.ok() && absorbed) {
       // Unsealed (a commit raced the read): kept as a mark, so the next start reads again.
-      if (absorbed_.size() >= kMaxAbsorbed) absorbed_.clear();
-      Absorbed& kept = absorbed_[call.absorbed_key];
+      Absorbed& kept = AbsorbedEntry(call.absorbed_key);
       kept = Absorbed{absorbed->incident_record_arn, absorbed->parent_ops_item_id,
                       related_item_count, std::move(sealed)};
-      if (!request.client_token || request.client_token->empty()) return *std::move(absorbed);
+      if (!call.has_token()) return *std::move(absorbed);
       if (kept.stamps) call.absorbed = kept;
     } else {
       absorbed_.erase(call.absorbed_key);  // no longer full (resolved, or a limit raised)
@@ -302,29 +318,33 @@ absl::StatusOr<StartIncidentResult> IncidentService::Start(const Scope& scope,
   return call.result;
 }
 
+IncidentService::Absorbed& IncidentService::AbsorbedEntry(const std::string& key) {
+  if (absorbed_.size() >= kMaxAbsorbed && !absorbed_.contains(key)) absorbed_.clear();
+  return absorbed_[key];
+}
+
 absl::Status IncidentService::StartAsync(
-    const Scope& scope, const StartIncidentRequest& request,
+    const Scope& scope, StartIncidentRequest request,
     std::function<void(absl::StatusOr<StartIncidentResult>)> done) {
-  // The call's state lives on the heap: the transaction runs on the store's writer thread after
-  // this returns.
-  struct Owned {
-    Scope scope;
-    StartIncidentRequest request;
-    StartCall call;
-  };
-  auto owned = std::make_shared<Owned>(Owned{scope, request, {}});
-  owned->call.scope = &owned->scope;
-  owned->call.request = &owned->request;
-  KLAXON_ASSIGN_OR_RETURN(std::optional<StartIncidentResult> known, PrepareStart(owned->call));
+  StartCall call{&scope, &request};
+  KLAXON_ASSIGN_OR_RETURN(std::optional<StartIncidentResult> known, PrepareStart(call));
   if (known) {
     done(*std::move(known));
     return absl::OkStatus();
   }
   // The read-only path (and with it the storm answer it leaves in memory) reads, so waits: the
   // caller runs Start() instead.
-  if (!store_.supports_async_writes() || owned->call.may_absorb_read_only) {
-    return WouldBlockError();
-  }
+  if (!store_.supports_async_writes() || call.may_absorb_read_only) return WouldBlockError();
+  // The transaction runs on the store's writer thread after this returns: the call's state moves
+  // to the heap.
+  struct Owned {
+    Scope scope;
+    StartIncidentRequest request;
+    StartCall call;
+  };
+  auto owned = std::make_shared<Owned>(Owned{scope, std::move(request), std::move(call)});
+  owned->call.scope = &owned->scope;
+  owned->call.request = &owned->request;
   store_.WriteAsync([this, owned](storage::WriteTxn& txn) { return StartInTxn(txn, owned->call); },
                     [owned, done = std::move(done)](absl::Status status) {
                       if (!status.ok()) {
@@ -347,18 +367,7 @@ absl::Status IncidentService::StartInTxn(storage::WriteTxn& txn, StartCall& call
       auto replay, tokens_.Replay(txn, account, "StartIncident", request.client_token, fingerprint,
                                   clock_.Now()));
   if (replay) {
-    if (const json::object* o = replay->if_object()) {
-      if (const json::value* v = o->if_contains("arn"); v && v->is_string()) {
-        result.incident_record_arn = std::string(v->get_string());
-      }
-      if (const json::value* v = o->if_contains("parent"); v && v->is_string()) {
-        result.parent_ops_item_id = std::string(v->get_string());
-      }
-      if (const json::value* v = o->if_contains("created"); v && v->is_bool()) {
-        result.created = v->get_bool();
-      }
-    }
-    result.replayed = true;
+    result = StartResultFromToken(*replay);
     return absl::OkStatus();
   }
   // A storm answer from memory whose rows nothing has written since, not even a transaction
@@ -417,8 +426,7 @@ absl::Status IncidentService::StartInTxn(storage::WriteTxn& txn, StartCall& call
       if (!appended) {
         // Later identical starts can be answered from a read snapshot: leave a mark.
         MutexLock lock(&absorbed_mu_);
-        if (absorbed_.size() >= kMaxAbsorbed) absorbed_.clear();
-        absorbed_.try_emplace(call.absorbed_key);
+        AbsorbedEntry(call.absorbed_key);  // a new entry is a mark; an answer stays
       }
       result.incident_record_arn = record.arn;
       result.parent_ops_item_id = record.parent_ops_item_id;

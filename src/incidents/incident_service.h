@@ -131,7 +131,7 @@ class IncidentService {
   // exactly once with what Start() would have returned: at once for an answer known in memory,
   // else after the transaction's durable commit, on the store's writer thread (so `done` must be
   // quick and must not call into the store).
-  absl::Status StartAsync(const Scope& scope, const StartIncidentRequest& request,
+  absl::Status StartAsync(const Scope& scope, StartIncidentRequest request,
                           std::function<void(absl::StatusOr<StartIncidentResult>)> done);
 
   // Errors: ValidationException (not an incident ARN), AccessDeniedException,
@@ -199,6 +199,8 @@ class IncidentService {
     // from being final.
     std::optional<Absorbed> absorbed;
     StartIncidentResult result;  // set by StartInTxn
+
+    bool has_token() const { return request->client_token && !request->client_token->empty(); }
   };
   // Validation, then the storm answer from memory (returned if known), then the rest of `call`.
   absl::StatusOr<std::optional<StartIncidentResult>> PrepareStart(StartCall& call);
@@ -216,6 +218,8 @@ class IncidentService {
   static constexpr size_t kMaxAbsorbed = 10000;
   Mutex absorbed_mu_;
   absl::flat_hash_map<std::string, Absorbed> absorbed_ ABSL_GUARDED_BY(absorbed_mu_);
+  // absorbed_[key], a new entry being a mark; the map is cleared first when full.
+  Absorbed& AbsorbedEntry(const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(absorbed_mu_);
 };
 
 }  // namespace klaxon::incidents

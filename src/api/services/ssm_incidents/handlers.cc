@@ -693,10 +693,14 @@ absl::StatusOr<im::StartIncidentRequest> ReadStartIncident(const CallContext& ct
   return req;
 }
 
+json::object StartIncidentOutput(const im::StartIncidentResult& result) {
+  return json::object{{"incidentRecordArn", result.incident_record_arn}};
+}
+
 Result StartIncident(im::IncidentManager& m, const CallContext& ctx, const json::object& in) {
   KLAXON_ASSIGN_OR_RETURN(im::StartIncidentRequest req, ReadStartIncident(ctx, in));
   KLAXON_ASSIGN_OR_RETURN(im::StartIncidentResult result, m.incidents().Start(ScopeOf(ctx), req));
-  return json::object{{"incidentRecordArn", result.incident_record_arn}};
+  return StartIncidentOutput(result);
 }
 
 // On the HTTP server's I/O thread: the start's transaction is queued for the store's group
@@ -706,11 +710,12 @@ absl::Status StartIncidentAsync(im::IncidentManager& m, const CallContext& ctx,
                                 std::function<void(absl::StatusOr<json::object>)> done) {
   KLAXON_ASSIGN_OR_RETURN(im::StartIncidentRequest req, ReadStartIncident(ctx, in));
   return m.incidents().StartAsync(
-      ScopeOf(ctx), req, [done = std::move(done)](absl::StatusOr<im::StartIncidentResult> r) {
+      ScopeOf(ctx), std::move(req),
+      [done = std::move(done)](absl::StatusOr<im::StartIncidentResult> r) {
         if (!r.ok()) {
           done(r.status());
         } else {
-          done(json::object{{"incidentRecordArn", r->incident_record_arn}});
+          done(StartIncidentOutput(*r));
         }
       });
 }
