@@ -7,11 +7,13 @@
 #include <random>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/status.h"
 #include "gtest/gtest.h"
 #include "storage/memory_store.h"
 #include "storage/sqlite/sqlite_store.h"
+#include "storage/test_util.h"
 
 namespace klaxon::alarms {
 namespace {
@@ -306,29 +308,17 @@ class CrashingStore final : public storage::Store {
   size_t max_rows() const { return max_rows_.load(); }
 
  private:
-  struct Counting final : storage::WriteTxn {
-    explicit Counting(storage::WriteTxn& t) : txn(t) {}
-    absl::StatusOr<std::optional<std::string>> Get(std::string_view table, std::string_view a,
-                                                   std::string_view id) override {
-      return txn.Get(table, a, id);
-    }
-    absl::Status Scan(std::string_view table, std::string_view a, std::string_view prefix,
-                      std::string_view after, size_t limit,
-                      absl::FunctionRef<bool(std::string_view, std::string_view)> fn) override {
-      return txn.Scan(table, a, prefix, after, limit, fn);
-    }
+  struct Counting final : storage::testing::ForwardingTxn {
+    using ForwardingTxn::ForwardingTxn;
     absl::Status Put(std::string_view table, std::string_view a, std::string_view id,
                      std::string_view value) override {
       ++rows;
-      return txn.Put(table, a, id, value);
+      return ForwardingTxn::Put(table, a, id, value);
     }
     absl::Status Delete(std::string_view table, std::string_view a, std::string_view id) override {
       ++rows;
-      return txn.Delete(table, a, id);
+      return ForwardingTxn::Delete(table, a, id);
     }
-    bool Unchanged(const storage::ReadStamps& read) override { return txn.Unchanged(read); }
-    void OnRollback(std::function<void()> undo) override { txn.OnRollback(std::move(undo)); }
-    storage::WriteTxn& txn;
     size_t rows = 0;
   };
   storage::Store& base_;
@@ -347,7 +337,7 @@ std::map<std::string, std::pair<double, double>> Totals(const MetricStore& store
          store.QueryByUnit("1", Metric(name), std::nullopt, from, absl::Hours(1), hours)) {
       for (const Aggregate& w : windows) {
         if (w.empty()) continue;
-        auto& t = out[name + "/" + unit];
+        auto& t = out[absl::StrCat(name, "/", unit)];
         t.first += w.sum;
         t.second += w.count;
       }
@@ -463,6 +453,7 @@ TEST(MetricStoreCrash, ConcurrentPutsAndCheckpoints) {
       }
     });
     std::vector<std::thread> writers;
+    writers.reserve(4);
     for (int t = 0; t < 4; ++t) {
       writers.emplace_back([&, t] {
         for (int i = 0; i < 300; ++i) {

@@ -9,6 +9,7 @@
 #include "common/non_blocking.h"
 #include "gtest/gtest.h"
 #include "incidents/test_util.h"
+#include "storage/test_util.h"
 
 namespace klaxon::incidents {
 namespace {
@@ -461,6 +462,23 @@ class SmallIncidentLimitsTest : public IncidentServiceTest {
     limits_.max_related_items = 3;
     limits_.max_timeline_events = 3;
   }
+
+  // The ARN of the plan's open incident, after two starts have filled its 3-event timeline.
+  std::string FullIncident(const std::string& plan) {
+    std::string first = Start(plan);  // 2 events
+    EXPECT_EQ(Start(plan), first);    // 3rd event: the timeline is full
+    return first;
+  }
+
+  // A duplicate start answered with the open incident `arn`.
+  static void ExpectJoined(const absl::StatusOr<StartIncidentResult>& result,
+                           const std::string& arn) {
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->incident_record_arn, arn);
+    EXPECT_FALSE(result->created);
+    EXPECT_FALSE(result->replayed);
+    EXPECT_FALSE(result->parent_ops_item_id.empty());
+  }
 };
 
 TEST_F(SmallIncidentLimitsTest, RelatedItemQuota) {
@@ -550,32 +568,17 @@ class CountingStore final : public storage::Store {
   std::atomic<int> gets_in_writes{0};
 
  private:
-  class CountingTxn final : public storage::WriteTxn {
+  class CountingTxn final : public storage::testing::ForwardingTxn {
    public:
-    CountingTxn(storage::WriteTxn& inner, std::atomic<int>& gets) : inner_(inner), gets_(gets) {}
+    CountingTxn(storage::WriteTxn& inner, std::atomic<int>& gets)
+        : ForwardingTxn(inner), gets_(gets) {}
     absl::StatusOr<std::optional<std::string>> Get(std::string_view table, std::string_view account,
                                                    std::string_view id) override {
       ++gets_;
-      return inner_.Get(table, account, id);
+      return ForwardingTxn::Get(table, account, id);
     }
-    absl::Status Scan(std::string_view table, std::string_view account, std::string_view prefix,
-                      std::string_view after, size_t limit,
-                      absl::FunctionRef<bool(std::string_view, std::string_view)> fn) override {
-      return inner_.Scan(table, account, prefix, after, limit, fn);
-    }
-    absl::Status Put(std::string_view table, std::string_view account, std::string_view id,
-                     std::string_view value) override {
-      return inner_.Put(table, account, id, value);
-    }
-    absl::Status Delete(std::string_view table, std::string_view account,
-                        std::string_view id) override {
-      return inner_.Delete(table, account, id);
-    }
-    bool Unchanged(const storage::ReadStamps& read) override { return inner_.Unchanged(read); }
-    void OnRollback(std::function<void()> undo) override { inner_.OnRollback(std::move(undo)); }
 
    private:
-    storage::WriteTxn& inner_;
     std::atomic<int>& gets_;
   };
 
@@ -584,8 +587,7 @@ class CountingStore final : public storage::Store {
 
 TEST_F(SmallIncidentLimitsTest, DuplicatesThatAddNothingNeedNoWriteTransaction) {
   std::string plan = CreatePlan("p", "db");
-  std::string first = Start(plan);  // 2 events
-  EXPECT_EQ(Start(plan), first);    // 3rd event: the timeline is full
+  std::string first = FullIncident(plan);
   CountingStore counting(store_);
   IncidentService service(counting, clock_, *ops_, limits_, im_->client_tokens());
 
@@ -595,14 +597,7 @@ TEST_F(SmallIncidentLimitsTest, DuplicatesThatAddNothingNeedNoWriteTransaction) 
   EXPECT_EQ(learn->incident_record_arn, first);
   EXPECT_EQ(counting.writes, 1);
   // ...and the next ones are answered from a read snapshot.
-  for (int i = 0; i < 3; ++i) {
-    auto dup = service.Start(scope(), ManualStart(plan));
-    ASSERT_TRUE(dup.ok()) << dup.status();
-    EXPECT_EQ(dup->incident_record_arn, first);
-    EXPECT_FALSE(dup->created);
-    EXPECT_FALSE(dup->replayed);
-    EXPECT_FALSE(dup->parent_ops_item_id.empty());
-  }
+  for (int i = 0; i < 3; ++i) ExpectJoined(service.Start(scope(), ManualStart(plan)), first);
   EXPECT_EQ(counting.writes, 1);
 
   // A clientToken must be recorded (a retry after a resolve must still get this answer)...
@@ -620,10 +615,7 @@ TEST_F(SmallIncidentLimitsTest, DuplicatesThatAddNothingNeedNoWriteTransaction) 
   EXPECT_EQ(Related(first).size(), 2u);  // the parent and the new item
 
   // The snapshot sees every acknowledged write: once resolved, the next start opens a new one.
-  UpdateIncidentRecordRequest resolve;
-  resolve.arn = first;
-  resolve.status = IncidentStatus::kResolved;
-  ASSERT_TRUE(im_->incidents().Update(scope(), resolve).ok());
+  ASSERT_TRUE(Resolve(first).ok());
   auto fresh = service.Start(scope(), ManualStart(plan));
   ASSERT_TRUE(fresh.ok()) << fresh.status();
   EXPECT_TRUE(fresh->created);
@@ -643,8 +635,7 @@ TEST_F(SmallIncidentLimitsTest, DuplicatesThatAddNothingNeedNoWriteTransaction) 
 // those rows sends the next start down the whole write path.
 TEST_F(SmallIncidentLimitsTest, StormsWithAClientTokenRecordOnlyTheirToken) {
   std::string plan = CreatePlan("p", "db");
-  std::string first = Start(plan);  // 2 events
-  EXPECT_EQ(Start(plan), first);    // 3rd event: the timeline is full
+  std::string first = FullIncident(plan);
   CountingStore counting(store_);
   IncidentService service(counting, clock_, *ops_, limits_, im_->client_tokens());
   auto start = [&](std::string token) {
@@ -661,14 +652,7 @@ TEST_F(SmallIncidentLimitsTest, StormsWithAClientTokenRecordOnlyTheirToken) {
   EXPECT_EQ(counting.reads, 1);
   EXPECT_EQ(counting.writes, 2);
   const int gets_before = counting.gets_in_writes;
-  for (int i = 2; i < 5; ++i) {
-    auto dup = start(absl::StrCat("t-", i));
-    ASSERT_TRUE(dup.ok()) << dup.status();
-    EXPECT_EQ(dup->incident_record_arn, first);
-    EXPECT_FALSE(dup->created);
-    EXPECT_FALSE(dup->replayed);
-    EXPECT_FALSE(dup->parent_ops_item_id.empty());
-  }
+  for (int i = 2; i < 5; ++i) ExpectJoined(start(absl::StrCat("t-", i)), first);
   EXPECT_EQ(counting.reads, 1);
   EXPECT_EQ(counting.writes, 5);
   // No row read: a new token is absent from the index, and the stamps vouch for the answer.
@@ -701,10 +685,7 @@ TEST_F(SmallIncidentLimitsTest, StormsWithAClientTokenRecordOnlyTheirToken) {
   EXPECT_EQ(record->timeline_event_count, 3);
 
   // Resolved: the next token start opens a new incident; the earlier tokens still replay.
-  UpdateIncidentRecordRequest resolve;
-  resolve.arn = first;
-  resolve.status = IncidentStatus::kResolved;
-  ASSERT_TRUE(im_->incidents().Update(scope(), resolve).ok());
+  ASSERT_TRUE(Resolve(first).ok());
   auto fresh = start("t-6");
   ASSERT_TRUE(fresh.ok()) << fresh.status();
   EXPECT_TRUE(fresh->created);
@@ -719,8 +700,7 @@ TEST_F(SmallIncidentLimitsTest, StormsWithAClientTokenRecordOnlyTheirToken) {
 // NonBlockingScope) until a row that answer depended on is written.
 TEST_F(SmallIncidentLimitsTest, StormsAreAnsweredFromMemoryUntilARowTheyReadChanges) {
   std::string plan = CreatePlan("p", "db");
-  std::string first = Start(plan);  // 2 events
-  EXPECT_EQ(Start(plan), first);    // 3rd event: the timeline is full
+  std::string first = FullIncident(plan);
   CountingStore counting(store_);
   IncidentService service(counting, clock_, *ops_, limits_, im_->client_tokens());
   auto start_non_blocking = [&](const StartIncidentRequest& req) {
@@ -735,13 +715,7 @@ TEST_F(SmallIncidentLimitsTest, StormsAreAnsweredFromMemoryUntilARowTheyReadChan
   ASSERT_TRUE(service.Start(scope(), ManualStart(plan)).ok());  // a read answers, kept
   EXPECT_EQ(counting.writes, 1);
   EXPECT_EQ(counting.reads, 1);
-  for (int i = 0; i < 3; ++i) {
-    auto dup = start_non_blocking(ManualStart(plan));
-    ASSERT_TRUE(dup.ok()) << dup.status();
-    EXPECT_EQ(dup->incident_record_arn, first);
-    EXPECT_FALSE(dup->created);
-    EXPECT_FALSE(dup->parent_ops_item_id.empty());
-  }
+  for (int i = 0; i < 3; ++i) ExpectJoined(start_non_blocking(ManualStart(plan)), first);
   EXPECT_EQ(counting.writes, 1);
   EXPECT_EQ(counting.reads, 1);
   // What must be recorded is never answered from memory.
@@ -768,10 +742,7 @@ TEST_F(SmallIncidentLimitsTest, StormsAreAnsweredFromMemoryUntilARowTheyReadChan
 
   // Resolved: the next start opens a new incident, never the memory's answer.
   EXPECT_TRUE(start_non_blocking(ManualStart(plan)).ok());
-  UpdateIncidentRecordRequest resolve;
-  resolve.arn = first;
-  resolve.status = IncidentStatus::kResolved;
-  ASSERT_TRUE(im_->incidents().Update(scope(), resolve).ok());
+  ASSERT_TRUE(Resolve(first).ok());
   EXPECT_TRUE(IsWouldBlock(start_non_blocking(ManualStart(plan)).status()));
   auto fresh = service.Start(scope(), ManualStart(plan));
   ASSERT_TRUE(fresh.ok()) << fresh.status();

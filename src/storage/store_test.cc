@@ -102,6 +102,32 @@ class StoreConformance : public ::testing::TestWithParam<Backend> {
     return ids;
   }
 
+  // The stamps of a read of (table, account, id), sealed; nullopt if they could not be.
+  std::optional<ReadStamps> SealedRead(std::string_view table, std::string_view account,
+                                       std::string_view id) {
+    const ChangeStamps* stamps = store_->change_stamps();
+    if (stamps == nullptr) return std::nullopt;
+    std::optional<ReadStamps> sealed;
+    const uint64_t before = stamps->seq();
+    EXPECT_TRUE(store_
+                    ->Read([&](ReadTxn& raw) -> absl::Status {
+                      StampedRead txn(raw);
+                      KLAXON_RETURN_IF_ERROR(txn.Get(table, account, id).status());
+                      sealed = txn.Seal(*stamps, before);
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    return sealed;
+  }
+
+  // Queues `fn` with WriteAsync; the future gets what it reports.
+  std::future<absl::Status> QueueWrite(std::function<absl::Status(WriteTxn&)> fn) {
+    auto promise = std::make_shared<std::promise<absl::Status>>();
+    std::future<absl::Status> reported = promise->get_future();
+    store_->WriteAsync(std::move(fn), [promise](absl::Status s) { promise->set_value(s); });
+    return reported;
+  }
+
   TempDir dir_;
   std::unique_ptr<Store> store_;
 };
@@ -341,11 +367,10 @@ TEST_P(StoreConformance, WriteAsyncCommitsThenReports) {
   ASSERT_TRUE(store_->supports_async_writes());
   // std::promise, not absl::Notification: TSan cannot see Debian's uninstrumented Abseil.
   auto write_async = [&](std::function<absl::Status(WriteTxn&)> fn) {
-    auto promise = std::make_shared<std::promise<absl::Status>>();
-    std::future<absl::Status> reported = promise->get_future();
+    std::future<absl::Status> reported;
     {
       NonBlockingScope scope;
-      store_->WriteAsync(std::move(fn), [promise](absl::Status s) { promise->set_value(s); });
+      reported = QueueWrite(std::move(fn));
     }
     EXPECT_EQ(reported.wait_for(std::chrono::seconds(30)), std::future_status::ready);
     return reported.get();
@@ -389,17 +414,7 @@ TEST_P(StoreConformance, ChangeStampsMoveWhenARowReadIsWritten) {
   ASSERT_NE(stamps, nullptr);
   ASSERT_NE(ChangeStamps::SlotOf("t", "a", "x"), ChangeStamps::SlotOf("t", "a", "y"));
   ASSERT_TRUE(Put("t", "a", "x", "1").ok());
-  std::optional<ReadStamps> sealed;
-  const uint64_t before = stamps->seq();
-  ASSERT_TRUE(store_
-                  ->Read([&](ReadTxn& raw) -> absl::Status {
-                    StampedRead txn(raw);
-                    auto value = txn.Get("t", "a", "x");
-                    if (!value.ok()) return value.status();
-                    sealed = txn.Seal(*stamps, before);
-                    return absl::OkStatus();
-                  })
-                  .ok());
+  std::optional<ReadStamps> sealed = SealedRead("t", "a", "x");
   ASSERT_TRUE(sealed.has_value());
   EXPECT_TRUE(sealed->Current(*stamps));
   ASSERT_TRUE(Put("t", "a", "y", "1").ok());  // another row
@@ -425,22 +440,9 @@ TEST_P(StoreConformance, UnchangedSeesPublishedOwnAndGroupedWrites) {
   ASSERT_NE(stamps, nullptr);
   ASSERT_NE(ChangeStamps::SlotOf("t", "a", "x"), ChangeStamps::SlotOf("t", "a", "y"));
   ASSERT_TRUE(Put("t", "a", "x", "1").ok());
-  auto seal = [&] {
-    std::optional<ReadStamps> sealed;
-    const uint64_t before = stamps->seq();
-    EXPECT_TRUE(store_
-                    ->Read([&](ReadTxn& raw) -> absl::Status {
-                      StampedRead txn(raw);
-                      auto value = txn.Get("t", "a", "x");
-                      if (!value.ok()) return value.status();
-                      sealed = txn.Seal(*stamps, before);
-                      return absl::OkStatus();
-                    })
-                    .ok());
-    EXPECT_TRUE(sealed.has_value());
-    return sealed.value_or(ReadStamps());
-  };
-  const ReadStamps read = seal();
+  const std::optional<ReadStamps> sealed = SealedRead("t", "a", "x");
+  ASSERT_TRUE(sealed.has_value());
+  const ReadStamps& read = *sealed;
   std::vector<bool> seen;
   ASSERT_TRUE(store_
                   ->Write([&](WriteTxn& txn) -> absl::Status {
@@ -461,20 +463,16 @@ TEST_P(StoreConformance, UnchangedSeesPublishedOwnAndGroupedWrites) {
                   .ok());
 
   // Queued back to back (the SQLite writer usually groups them into one commit).
-  const ReadStamps fresh = seal();
-  auto first = std::make_shared<std::promise<absl::Status>>();
-  auto second = std::make_shared<std::promise<absl::Status>>();
+  const std::optional<ReadStamps> fresh = SealedRead("t", "a", "x");
+  ASSERT_TRUE(fresh.has_value());
   auto unchanged = std::make_shared<std::optional<bool>>();
-  store_->WriteAsync([](WriteTxn& txn) { return txn.Put("t", "a", "x", "3"); },
-                     [first](absl::Status s) { first->set_value(s); });
-  store_->WriteAsync(
-      [fresh, unchanged](WriteTxn& txn) {
-        *unchanged = txn.Unchanged(fresh);
-        return absl::OkStatus();
-      },
-      [second](absl::Status s) { second->set_value(s); });
-  EXPECT_TRUE(first->get_future().get().ok());
-  EXPECT_TRUE(second->get_future().get().ok());
+  auto first = QueueWrite([](WriteTxn& txn) { return txn.Put("t", "a", "x", "3"); });
+  auto second = QueueWrite([fresh = *fresh, unchanged](WriteTxn& txn) {
+    *unchanged = txn.Unchanged(fresh);
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(first.get().ok());
+  EXPECT_TRUE(second.get().ok());
   EXPECT_THAT(*unchanged, Optional(false));
 }
 
@@ -499,23 +497,17 @@ TEST_P(StoreConformance, RollbackHooksRunOnlyForRolledBackWrites) {
                   })
                   .ok());
   // Queued back to back with a failing one (the SQLite writer usually groups them).
-  auto ok = std::make_shared<std::promise<absl::Status>>();
-  auto bad = std::make_shared<std::promise<absl::Status>>();
   auto hooks = std::make_shared<std::vector<std::string>>();
-  store_->WriteAsync(
-      [hooks](WriteTxn& txn) {
-        txn.OnRollback([hooks] { hooks->push_back("kept"); });
-        return txn.Put("t", "a", "y", "1");
-      },
-      [ok](absl::Status s) { ok->set_value(s); });
-  store_->WriteAsync(
-      [hooks](WriteTxn& txn) {
-        txn.OnRollback([hooks] { hooks->push_back("undone"); });
-        return absl::AbortedError("no");
-      },
-      [bad](absl::Status s) { bad->set_value(s); });
-  EXPECT_TRUE(ok->get_future().get().ok());
-  EXPECT_EQ(bad->get_future().get().code(), absl::StatusCode::kAborted);
+  auto ok = QueueWrite([hooks](WriteTxn& txn) {
+    txn.OnRollback([hooks] { hooks->push_back("kept"); });
+    return txn.Put("t", "a", "y", "1");
+  });
+  auto bad = QueueWrite([hooks](WriteTxn& txn) {
+    txn.OnRollback([hooks] { hooks->push_back("undone"); });
+    return absl::AbortedError("no");
+  });
+  EXPECT_TRUE(ok.get().ok());
+  EXPECT_EQ(bad.get().code(), absl::StatusCode::kAborted);
   EXPECT_THAT(ran, IsEmpty());
   EXPECT_THAT(*hooks, ElementsAre("undone"));
   EXPECT_THAT(Get("t", "a", "x"), Optional(std::string("2")));

@@ -4,11 +4,15 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 
 #include "gtest/gtest.h"
+#include "storage/store.h"
 
 namespace klaxon::storage::testing {
 
@@ -30,6 +34,37 @@ class TempDir {
 
  private:
   std::string path_;
+};
+
+// A WriteTxn that forwards everything to another: a test wrapper derives from it and overrides
+// only what it observes (every call it does not override, Unchanged and OnRollback included,
+// still reaches the store).
+class ForwardingTxn : public WriteTxn {
+ public:
+  explicit ForwardingTxn(WriteTxn& inner) : inner_(inner) {}
+
+  absl::StatusOr<std::optional<std::string>> Get(std::string_view table, std::string_view account,
+                                                 std::string_view id) override {
+    return inner_.Get(table, account, id);
+  }
+  absl::Status Scan(std::string_view table, std::string_view account, std::string_view prefix,
+                    std::string_view after, size_t limit,
+                    absl::FunctionRef<bool(std::string_view, std::string_view)> fn) override {
+    return inner_.Scan(table, account, prefix, after, limit, fn);
+  }
+  absl::Status Put(std::string_view table, std::string_view account, std::string_view id,
+                   std::string_view value) override {
+    return inner_.Put(table, account, id, value);
+  }
+  absl::Status Delete(std::string_view table, std::string_view account,
+                      std::string_view id) override {
+    return inner_.Delete(table, account, id);
+  }
+  bool Unchanged(const ReadStamps& read) override { return inner_.Unchanged(read); }
+  void OnRollback(std::function<void()> undo) override { inner_.OnRollback(std::move(undo)); }
+
+ private:
+  WriteTxn& inner_;
 };
 
 }  // namespace klaxon::storage::testing
