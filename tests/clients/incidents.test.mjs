@@ -80,6 +80,41 @@ test('manual incident with parent OpsItem, dedup and resolve', async () => {
   assert.ok(listed.incidentRecordSummaries.some((s) => s.arn === incidentRecordArn));
 });
 
+// A storm into one open incident until its timeline is full (1,000 events), each call with the
+// clientToken the SDK generates: every call gets that incident; the later ones are answered from
+// memory and record only their token, which still replays after the incident is resolved.
+test('a storm into a full timeline, with a clientToken per call', async () => {
+  await im.send(new CreateResponsePlanCommand({
+    name: 'js-storm', incidentTemplate: { title: 'Storm', impact: 3, dedupeString: 'js-storm' },
+  }));
+  const start = (extra = {}) =>
+    im.send(new StartIncidentCommand({ responsePlanArn: planArn('js-storm'), ...extra }));
+  const first = (await start()).incidentRecordArn;
+  const arns = new Set();
+  for (let round = 0; round < 64; round++) {
+    const results = await Promise.all(Array.from({ length: 16 }, () => start()));
+    for (const r of results) arns.add(r.incidentRecordArn);
+  }
+  assert.deepEqual([...arns], [first]);
+  let events = 0;
+  let nextToken;
+  do {
+    const page = await im.send(new ListTimelineEventsCommand({
+      incidentRecordArn: first, maxResults: 100, nextToken,
+    }));
+    events += page.eventSummaries.length;
+    nextToken = page.nextToken;
+  } while (nextToken);
+  assert.equal(events, 1000);
+
+  assert.equal((await start({ clientToken: 'js-storm-1' })).incidentRecordArn, first);
+  await im.send(new UpdateIncidentRecordCommand({ arn: first, status: 'RESOLVED' }));
+  assert.equal((await start({ clientToken: 'js-storm-1' })).incidentRecordArn, first);
+  await assert.rejects(start({ clientToken: 'js-storm-1', title: 'Other' }),
+    (e) => e instanceof ConflictException);
+  assert.notEqual((await start()).incidentRecordArn, first);
+});
+
 test('tags', async () => {
   await im.send(new TagResourceCommand({ resourceArn: planArn('js-db-down'), tags: { env: 'prod' } }));
   let tags = (await im.send(new ListTagsForResourceCommand({ resourceArn: planArn('js-db-down') }))).tags;

@@ -198,5 +198,27 @@ class NodeTestCase(unittest.TestCase):
         return boto_client(self.node, service, region)
 
 
+class StormTestCase(NodeTestCase):
+    """A node whose incidents hold at most 4 timeline events (its config file says so), so a few
+    duplicate starts fill a timeline; its replication set exists. For the storm tests."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.config_dir = tempfile.mkdtemp(prefix="klaxon-storm-config-")
+        config = os.path.join(cls.config_dir, "klaxon.yaml")
+        with open(config, "w") as f:
+            f.write("limits:\n  timeline_events_per_incident: 4\n")
+        cls.node = Node(extra_args=["--config", config]).start()
+        os.environ.update(client_env(cls.node))
+        create_replication_set(boto_client(cls.node, "ssm-incidents"))
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            shutil.rmtree(cls.config_dir, ignore_errors=True)
+
+
 def plan_arn(name, account=ACCOUNT):
     return "arn:aws:ssm-incidents::%s:response-plan/%s" % (account, name)

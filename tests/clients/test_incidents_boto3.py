@@ -5,16 +5,12 @@ Runs under Debian's /usr/bin/python3 (boto3 1.26) and the newer python3 on PATH 
 
 import concurrent.futures
 import json
-import os
-import shutil
-import tempfile
 import unittest
 import uuid
 
 import botocore.exceptions
 
-from klaxon_harness import (ACCOUNT, Node, NodeTestCase, boto_client, client_env,
-                            create_replication_set, plan_arn)
+from klaxon_harness import ACCOUNT, NodeTestCase, StormTestCase, create_replication_set, plan_arn
 
 
 class IncidentManagerTest(NodeTestCase):
@@ -323,27 +319,10 @@ class OpsCenterTest(NodeTestCase):
         self.assertEqual(a, b)
 
 
-class StormTest(NodeTestCase):
+class StormTest(StormTestCase):
     """A storm into one open incident whose timeline is full (the limit lowered to 4 events by
     the node's config): boto3 sends its own clientToken with every call, so each call is answered
     from memory and only its token is recorded."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.config_dir = tempfile.mkdtemp(prefix="klaxon-storm-config-")
-        config = os.path.join(cls.config_dir, "klaxon.yaml")
-        with open(config, "w") as f:
-            f.write("limits:\n  timeline_events_per_incident: 4\n")
-        cls.node = Node(extra_args=["--config", config]).start()
-        os.environ.update(client_env(cls.node))
-        create_replication_set(boto_client(cls.node, "ssm-incidents"))
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            super().tearDownClass()
-        finally:
-            shutil.rmtree(cls.config_dir, ignore_errors=True)
 
     def test_storm_with_a_client_token_per_call(self):
         im = self.boto("ssm-incidents")

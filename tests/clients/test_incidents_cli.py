@@ -3,7 +3,7 @@
 import os
 import unittest
 
-from klaxon_harness import ACCOUNT, NodeTestCase
+from klaxon_harness import ACCOUNT, NodeTestCase, StormTestCase
 
 
 class CliTest(NodeTestCase):
@@ -58,6 +58,32 @@ class CliTest(NodeTestCase):
             stderr = self.aws(*args, "--region", "eu-west-1",
                               expect_error="InvalidSignatureException")
             self.assertIn("eu-west-1", stderr)
+
+
+class CliStormTest(StormTestCase):
+    """Duplicates into an incident whose timeline is full (4 events on this node), each with the
+    clientToken the CLI generates: answered with the open incident; a token replays after the
+    incident is resolved."""
+
+    def test_storm_with_the_cli(self):
+        im = "ssm-incidents"
+        self.aws(im, "create-response-plan", "--name", "storm", "--incident-template",
+                 '{"title":"Storm","impact":3,"dedupeString":"storm"}')
+        plan = "arn:aws:ssm-incidents::%s:response-plan/storm" % ACCOUNT
+        start = ("start-incident", "--response-plan-arn", plan)
+        arns = {self.aws(im, *start)["incidentRecordArn"] for _ in range(6)}
+        self.assertEqual(len(arns), 1)
+        first = arns.pop()
+        events = self.aws(im, "list-timeline-events", "--incident-record-arn", first)
+        self.assertEqual(len(events["eventSummaries"]), 4)
+        self.assertEqual(self.aws(im, *start, "--client-token", "cli-storm-1")["incidentRecordArn"],
+                         first)
+        self.aws(im, "update-incident-record", "--arn", first, "--status", "RESOLVED")
+        self.assertEqual(self.aws(im, *start, "--client-token", "cli-storm-1")["incidentRecordArn"],
+                         first)
+        self.aws(im, *start, "--client-token", "cli-storm-1", "--title", "Other",
+                 expect_error="ConflictException")
+        self.assertNotEqual(self.aws(im, *start)["incidentRecordArn"], first)
 
 
 if __name__ == "__main__":
