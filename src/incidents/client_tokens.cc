@@ -89,8 +89,10 @@ uint64_t ClientTokens::HashOf(std::string_view operation, std::string_view token
 
 absl::StatusOr<ClientTokens::AccountIndex*> ClientTokens::Load(storage::WriteTxn& txn,
                                                                std::string_view account) {
-  AccountIndex& index = accounts_[std::string(account)];
-  if (index.loaded) return &index;
+  // Looked up by view first: this runs for every call with a token.
+  auto found = accounts_.find(absl::string_view(account.data(), account.size()));
+  if (found != accounts_.end() && found->second.loaded) return &found->second;
+  AccountIndex& index = found != accounts_.end() ? found->second : accounts_[std::string(account)];
   // A failed load leaves the index empty and unloaded: the next call starts over.
   index = AccountIndex();
   absl::Status decoded = absl::OkStatus();
