@@ -18,7 +18,8 @@ import unittest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
-# The stock Debian CLI (2.9.19); the `aws` first on PATH is a newer v1.
+# The stock Debian CLI (2.9.19) unless KLAXON_AWS_CLI names another: tests/CMakeLists.txt runs the
+# CLI suites again with the `aws` first on PATH, a newer v1 (1.45 here).
 AWS_CLI = os.environ.get("KLAXON_AWS_CLI", "/usr/bin/aws")
 
 

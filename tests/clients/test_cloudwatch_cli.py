@@ -1,5 +1,8 @@
 """Every CloudWatch operation through the stock Debian `aws` CLI (/usr/bin/aws 2.9.19, query
-protocol), errors included, and an alarm starting an incident."""
+protocol), errors included, and an alarm starting an incident.
+
+`make test` runs it a second time with the newer aws CLI v1 first on PATH (KLAXON_AWS_CLI), whose
+botocore speaks CloudWatch's JSON 1.0 protocol instead."""
 
 import json
 import os

@@ -1,5 +1,7 @@
 """Every EventBridge operation klaxon serves, through the stock Debian `aws` CLI
-(/usr/bin/aws, 2.9.19), errors included, and an EC2 state change turned into an incident."""
+(/usr/bin/aws, 2.9.19), errors included, and an EC2 state change turned into an incident.
+
+`make test` runs it a second time with the newer aws CLI v1 first on PATH (KLAXON_AWS_CLI)."""
 
 import json
 import unittest

@@ -1,4 +1,6 @@
-"""The newcomer's flow from issue 2 through the stock Debian `aws` CLI (/usr/bin/aws, 2.9.19)."""
+"""The newcomer's flow from issue 2 through the stock Debian `aws` CLI (/usr/bin/aws, 2.9.19).
+
+`make test` runs it a second time with the newer aws CLI v1 first on PATH (KLAXON_AWS_CLI)."""
 
 import os
 import unittest
