@@ -115,11 +115,12 @@ std::optional<std::string> PrefixUpperBound(std::string_view prefix) {
 
 absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& path,
                                                              bool read_only,
-                                                             absl::Duration busy_timeout) {
+                                                             absl::Duration busy_timeout,
+                                                             const char* vfs) {
   int flags = SQLITE_OPEN_NOMUTEX |
               (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, vfs);
   if (rc != SQLITE_OK) {
     absl::Status status = SqliteError(rc, absl::StrCat("open ", path), db);
     sqlite3_close_v2(db);  // a handle is returned even on failure (or nullptr, a no-op)

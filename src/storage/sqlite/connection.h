@@ -56,8 +56,10 @@ enum class Stmt {
 class Connection {
  public:
   // Opens `path` (creating it unless `read_only`), sets the busy timeout and extended result codes.
+  // `vfs`: the SQLite VFS by name (nullptr: the default).
   static absl::StatusOr<std::unique_ptr<Connection>> Open(const std::string& path, bool read_only,
-                                                          absl::Duration busy_timeout);
+                                                          absl::Duration busy_timeout,
+                                                          const char* vfs = nullptr);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

@@ -19,6 +19,7 @@
 #include "spdlog/spdlog.h"
 #include "storage/sqlite/connection.h"
 #include "storage/sqlite/migrations.h"
+#include "storage/sqlite/wal_write_buffer.h"
 
 namespace klaxon::storage {
 namespace {
@@ -154,7 +155,11 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptio
   }
   std::string path = (std::filesystem::path(options.data_dir) / "klaxon.db").string();
 
-  auto conn_or = Connection::Open(path, /*read_only=*/false, options.busy_timeout);
+  // With synchronous=FULL the writer's WAL writes go through the write buffer (one system call per
+  // commit instead of two per page); see wal_write_buffer.h for why only then.
+  const char* vfs =
+      options.synchronous == SqliteSynchronous::kFull ? internal::WalWriteBufferVfs() : nullptr;
+  auto conn_or = Connection::Open(path, /*read_only=*/false, options.busy_timeout, vfs);
   if (!conn_or.ok()) return conn_or.status();
   std::unique_ptr<Connection> conn = std::move(*conn_or);
 
