@@ -127,14 +127,17 @@ absl::Status ClientTokens::Append(storage::WriteTxn& txn, std::string_view accou
                                   AccountIndex& index, std::string_view operation,
                                   std::string_view token, std::string_view fingerprint,
                                   const json::value& result, absl::Time time) {
-  json::object o;
-  o["op"] = operation;
-  o["token"] = token;
-  o["fp"] = fingerprint;
-  o["result"] = result;
-  o["time"] = absl::ToUnixNanos(time);
+  // The record is the JSON object {"op", "token", "fp", "result", "time"} (Decode reads
+  // it), written without building a json::object on this, the writer's, thread.
+  auto quoted = [](std::string_view s) {
+    return json::serialize(json::string_view(s.data(), s.size()));
+  };
+  std::string record =
+      absl::StrCat(R"({"op":)", quoted(operation), R"(,"token":)", quoted(token), R"(,"fp":)",
+                   quoted(fingerprint), R"(,"result":)", json::serialize(result), R"(,"time":)",
+                   absl::ToUnixNanos(time), "}");
   const uint64_t seq = index.next_seq++;
-  KLAXON_RETURN_IF_ERROR(txn.Put(kTokenLogTable, account, LogId(seq), json::serialize(o)));
+  KLAXON_RETURN_IF_ERROR(txn.Put(kTokenLogTable, account, LogId(seq), record));
   const uint64_t hash = HashOf(operation, token);
   index.by_hash[hash].push_back(seq);
   index.order.push_back(Entry{seq, hash, absl::ToUnixNanos(time)});
