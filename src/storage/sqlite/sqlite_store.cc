@@ -153,7 +153,10 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptio
     return absl::UnavailableError(absl::StrCat("sqlite: cannot create data directory ",
                                                options.data_dir, ": ", ec.message()));
   }
-  std::string path = (std::filesystem::path(options.data_dir) / "klaxon.db").string();
+  // Absolute: SQLite (built with URI filenames) would read a relative "file:..." as a URI.
+  std::filesystem::path dir = std::filesystem::absolute(options.data_dir, ec);
+  if (ec) dir = options.data_dir;
+  std::string path = (dir / "klaxon.db").string();
 
   // With synchronous=FULL the writer's WAL writes go through the write buffer (one system call per
   // commit instead of two per page); see wal_write_buffer.h for why only then.

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <string>
 
@@ -32,20 +33,28 @@ constexpr size_t kRealOffset = (sizeof(File) + 15) / 16 * 16;
 File* AsFile(sqlite3_file* f) { return reinterpret_cast<File*>(f); }
 const sqlite3_io_methods* RealMethods(File* f) { return f->real->pMethods; }
 
-// Writes what is pending. On failure the bytes are dropped, and the error is what the call that
-// needed the flush returns: SQLite then fails (and rolls back) the transaction that wrote them.
+// Writes what is pending; the write's own result code (SQLITE_FULL, SQLITE_IOERR_WRITE...). On
+// failure the bytes stay pending, to be written by the next flush: every later call needs them
+// written first, the commit's xSync included, so frames that never reached the file can never be
+// published as committed.
 int Flush(File* f) {
   if (f->pending == nullptr || f->pending->empty()) return SQLITE_OK;
+  g_flushes.fetch_add(1, std::memory_order_relaxed);
   int rc = RealMethods(f)->xWrite(f->real, f->pending->data(), static_cast<int>(f->pending->size()),
                                   f->pending_offset);
-  f->pending->clear();
-  g_flushes.fetch_add(1, std::memory_order_relaxed);
+  if (rc == SQLITE_OK) f->pending->clear();
   return rc;
 }
 
+// Flush() for a call other than xWrite. Its failure is reported as SQLITE_IOERR_WRITE whatever
+// the write returned: SQLite answers an I/O error from any call by rolling the whole transaction
+// back, but SQLITE_FULL from xRead would roll back only the current statement and let the
+// transaction go on to commit.
+int FlushBefore(File* f) { return Flush(f) == SQLITE_OK ? SQLITE_OK : SQLITE_IOERR_WRITE; }
+
 int Close(sqlite3_file* file) {
   File* f = AsFile(file);
-  int rc = Flush(f);
+  int rc = FlushBefore(f);
   delete f->pending;
   f->pending = nullptr;
   int closed = RealMethods(f)->xClose(f->real);
@@ -54,7 +63,7 @@ int Close(sqlite3_file* file) {
 
 int Read(sqlite3_file* file, void* out, int n, sqlite3_int64 offset) {
   File* f = AsFile(file);
-  if (int rc = Flush(f); rc != SQLITE_OK) return rc;
+  if (int rc = FlushBefore(f); rc != SQLITE_OK) return rc;
   return RealMethods(f)->xRead(f->real, out, n, offset);
 }
 
@@ -80,19 +89,19 @@ int Write(sqlite3_file* file, const void* data, int n, sqlite3_int64 offset) {
 
 int Truncate(sqlite3_file* file, sqlite3_int64 size) {
   File* f = AsFile(file);
-  if (int rc = Flush(f); rc != SQLITE_OK) return rc;
+  if (int rc = FlushBefore(f); rc != SQLITE_OK) return rc;
   return RealMethods(f)->xTruncate(f->real, size);
 }
 
 int Sync(sqlite3_file* file, int flags) {
   File* f = AsFile(file);
-  if (int rc = Flush(f); rc != SQLITE_OK) return rc;
+  if (int rc = FlushBefore(f); rc != SQLITE_OK) return rc;
   return RealMethods(f)->xSync(f->real, flags);
 }
 
 int FileSize(sqlite3_file* file, sqlite3_int64* size) {
   File* f = AsFile(file);
-  if (int rc = Flush(f); rc != SQLITE_OK) return rc;
+  if (int rc = FlushBefore(f); rc != SQLITE_OK) return rc;
   return RealMethods(f)->xFileSize(f->real, size);
 }
 
@@ -113,7 +122,7 @@ int CheckReservedLock(sqlite3_file* file, int* out) {
 
 int FileControl(sqlite3_file* file, int op, void* arg) {
   File* f = AsFile(file);
-  if (int rc = Flush(f); rc != SQLITE_OK) return rc;
+  if (int rc = FlushBefore(f); rc != SQLITE_OK) return rc;
   return RealMethods(f)->xFileControl(f->real, op, arg);
 }
 
@@ -197,10 +206,18 @@ int Open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int flags,
   f->pending_offset = 0;
   int rc = Real(vfs)->xOpen(Real(vfs), name, f->real, flags, out_flags);
   if (rc != SQLITE_OK) return rc;  // the default VFS has cleaned up its own file
-  if ((flags & SQLITE_OPEN_WAL) != 0) {
-    f->pending = new (std::nothrow) std::string();
-    // Without memory for the buffer the file is simply not buffered.
-    if (f->pending != nullptr) f->pending->reserve(kWalWriteBufferBytes);
+  // Without power-safe overwrite SQLite pads a commit to a sector boundary and syncs in the middle
+  // of a frame, then publishes the commit without syncing its last bytes: such a WAL is not
+  // buffered (the URI parameter, with the library's default, is how the default VFS decides it).
+  const int powersafe_default = sqlite3_compileoption_used("POWERSAFE_OVERWRITE=0") ? 0 : 1;
+  if ((flags & SQLITE_OPEN_WAL) != 0 && sqlite3_uri_boolean(name, "psow", powersafe_default)) {
+    try {
+      auto pending = std::make_unique<std::string>();
+      pending->reserve(kWalWriteBufferBytes);
+      f->pending = pending.release();
+    } catch (const std::bad_alloc&) {
+      f->pending = nullptr;  // without memory for the buffer the file is simply not buffered
+    }
   }
   f->base.pMethods = &kMethods;
   return SQLITE_OK;
@@ -239,38 +256,47 @@ int CurrentTimeInt64(sqlite3_vfs* vfs, sqlite3_int64* out) {
   return rc;
 }
 
-const char* Register() {
-  sqlite3_vfs* real = sqlite3_vfs_find(nullptr);
+sqlite3_vfs* RegisterOver(sqlite3_vfs* real, const char* name) {
   if (real == nullptr) return nullptr;
-  static sqlite3_vfs vfs;
-  std::memset(&vfs, 0, sizeof(vfs));
-  vfs.iVersion = 2;
-  vfs.szOsFile = static_cast<int>(kRealOffset) + real->szOsFile;
-  vfs.mxPathname = real->mxPathname;
-  vfs.zName = kVfsName;
-  vfs.pAppData = real;
-  vfs.xOpen = Open;
-  vfs.xDelete = Delete;
-  vfs.xAccess = Access;
-  vfs.xFullPathname = FullPathname;
-  vfs.xDlOpen = DlOpen;
-  vfs.xDlError = DlError;
-  vfs.xDlSym = DlSym;
-  vfs.xDlClose = DlClose;
-  vfs.xRandomness = Randomness;
-  vfs.xSleep = Sleep;
-  vfs.xCurrentTime = CurrentTime;
-  vfs.xGetLastError = GetLastError;
-  vfs.xCurrentTimeInt64 = CurrentTimeInt64;
-  if (sqlite3_vfs_register(&vfs, /*makeDflt=*/0) != SQLITE_OK) return nullptr;
-  return kVfsName;
+  // Registered for the life of the process, as SQLite requires of a VFS in use.
+  auto* vfs = new sqlite3_vfs;
+  std::memset(vfs, 0, sizeof(*vfs));
+  vfs->iVersion = 2;
+  vfs->szOsFile = static_cast<int>(kRealOffset) + real->szOsFile;
+  vfs->mxPathname = real->mxPathname;
+  vfs->zName = name;
+  vfs->pAppData = real;
+  vfs->xOpen = Open;
+  vfs->xDelete = Delete;
+  vfs->xAccess = Access;
+  vfs->xFullPathname = FullPathname;
+  vfs->xDlOpen = DlOpen;
+  vfs->xDlError = DlError;
+  vfs->xDlSym = DlSym;
+  vfs->xDlClose = DlClose;
+  vfs->xRandomness = Randomness;
+  vfs->xSleep = Sleep;
+  vfs->xCurrentTime = CurrentTime;
+  vfs->xGetLastError = GetLastError;
+  vfs->xCurrentTimeInt64 = CurrentTimeInt64;
+  if (sqlite3_vfs_register(vfs, /*makeDflt=*/0) != SQLITE_OK) {
+    delete vfs;
+    return nullptr;
+  }
+  return vfs;
 }
 
 }  // namespace
 
 const char* WalWriteBufferVfs() {
-  static const char* const name = Register();
+  static const char* const name =
+      RegisterOver(sqlite3_vfs_find(nullptr), kVfsName) != nullptr ? kVfsName : nullptr;
   return name;
+}
+
+const char* RegisterWalWriteBufferVfsOver(const char* base, const char* name) {
+  sqlite3_vfs* vfs = RegisterOver(sqlite3_vfs_find(base), name);
+  return vfs != nullptr ? vfs->zName : nullptr;
 }
 
 WalWriteBufferStats GetWalWriteBufferStats() {

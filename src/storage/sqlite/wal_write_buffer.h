@@ -9,12 +9,16 @@
 // anything else with the file: sync, read, truncate, size, file control, close, or a write
 // elsewhere.
 //
-// Only for a connection with PRAGMA synchronous=FULL. There, SQLite syncs the WAL at every commit
-// before it publishes the new frames in the WAL index, so no other connection can look for a
+// Only for a connection with PRAGMA synchronous=FULL, and with power-safe overwrite (SQLite's
+// default; a WAL opened with the URI parameter psow=0 is not buffered, and
+// SQLITE_FCNTL_POWERSAFE_OVERWRITE must not turn it off). There, SQLite syncs the WAL at every
+// commit before it publishes the new frames in the WAL index, so no other connection can look for a
 // frame that is still in the buffer. With NORMAL or OFF it does not, and readers could read frames
 // not yet written: never open such a connection with this VFS.
 //
-// Every other file, and every other call, goes straight to the default VFS.
+// A write to the file that fails leaves the bytes pending (the next call writes them first, and
+// fails with SQLITE_IOERR_WRITE while it cannot), so a commit whose frames did not reach the file
+// fails. Every other file, and every other call, goes straight to the default VFS.
 //
 // Thread-safety: the VFS is registered once (thread-safe); a file is used by one connection, so
 // by one thread at a time, as SQLite's own files are.
@@ -31,6 +35,11 @@ inline constexpr size_t kWalWriteBufferBytes = size_t{120} * 1024;
 // The name to pass to sqlite3_open_v2 (registers the VFS on first use). nullptr if the default
 // VFS could not be found (SQLite then opens with its default, unbuffered).
 const char* WalWriteBufferVfs();
+
+// For tests: registers the same VFS over the VFS named `base` (a fault-injecting one), under
+// `name` (a string that outlives the process's use of it). Returns `name`, or nullptr if `base`
+// is unknown.
+const char* RegisterWalWriteBufferVfsOver(const char* base, const char* name);
 
 // Process-wide counts, for tests and benchmarks.
 struct WalWriteBufferStats {
