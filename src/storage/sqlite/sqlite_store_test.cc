@@ -226,13 +226,19 @@ TEST(SqliteStore, CheckpointsRunInTheBackground) {
   EXPECT_EQ(QueryFile(dir.path() + "/klaxon.db", "SELECT COUNT(*) FROM kv"), "200");
 }
 
-TEST(SqliteStore, TheWalRestartsUnderConstantWrites) {
+// NORMAL, and FULL (whose writer writes the WAL through wal_write_buffer.h, here from its start
+// again after each restart).
+class WalRestartTest : public ::testing::TestWithParam<SqliteSynchronous> {};
+INSTANTIATE_TEST_SUITE_P(Synchronous, WalRestartTest,
+                         ::testing::Values(SqliteSynchronous::kNormal, SqliteSynchronous::kFull));
+
+TEST_P(WalRestartTest, TheWalRestartsUnderConstantWrites) {
   TempDir dir;
   SqliteOptions options;
   options.data_dir = dir.path();
   options.checkpoint_pages = 8;
   options.wal_restart_pages = 32;
-  options.synchronous = SqliteSynchronous::kNormal;
+  options.synchronous = GetParam();
   auto store = OpenOrDie(options);
   ASSERT_NE(store, nullptr);
   const std::string value(2000, 'v');
