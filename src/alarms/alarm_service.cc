@@ -75,7 +75,7 @@ std::string InvertedMicros(absl::Time t) {
 // Unique suffix of a history row id: items with the same timestamp sort newest first too.
 std::string HistoryUniq() {
   static std::atomic<uint64_t> seq{0};
-  return absl::StrCat(absl::StrFormat("%016x", ~seq.fetch_add(1)), RandomHex(4));
+  return absl::StrCat(Hex16(~seq.fetch_add(1)), RandomHex(4));
 }
 
 bool ValidPeriod(int period) {

@@ -17,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "boost/json.hpp"
+#include "common/ids.h"
 #include "common/status.h"
 
 namespace klaxon::alarms {
@@ -52,8 +53,6 @@ int64_t FloorTo(int64_t t, int64_t size) {
 uint64_t BucketKey(int level, int64_t start) {
   return (static_cast<uint64_t>(level) << 56) | (static_cast<uint64_t>(start) & ((1ULL << 56) - 1));
 }
-
-std::string Hex16(uint64_t v) { return absl::StrFormat("%016x", v); }
 
 json::array DimensionsJson(const MetricId& m) {
   json::array dims;

@@ -1,14 +1,13 @@
 #include "incidents/client_tokens.h"
 
 #include <algorithm>
-#include <cinttypes>
-#include <cstdio>
 #include <vector>
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "boost/json/parse.hpp"
 #include "boost/json/serialize.hpp"
+#include "common/ids.h"
 #include "common/status.h"
 #include "incidents/errors.h"
 #include "incidents/records.h"
@@ -54,33 +53,13 @@ absl::StatusOr<Record> Decode(std::string_view text) {
   return r;
 }
 
-std::optional<uint64_t> ParseSeq(std::string_view id) {
-  if (id.size() != 16) return std::nullopt;
-  uint64_t seq = 0;
-  for (char c : id) {
-    seq <<= 4;
-    if (c >= '0' && c <= '9') {
-      seq |= static_cast<uint64_t>(c - '0');
-    } else if (c >= 'a' && c <= 'f') {
-      seq |= static_cast<uint64_t>(c - 'a' + 10);
-    } else {
-      return std::nullopt;
-    }
-  }
-  return seq;
-}
-
 }  // namespace
 
 ClientTokens::ClientTokens(const Limits& limits)
     : retention_(limits.client_token_retention),
       max_tokens_(std::max<size_t>(1, limits.max_client_tokens)) {}
 
-std::string ClientTokens::LogId(uint64_t seq) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016" PRIx64, seq);
-  return std::string(buf, 16);
-}
+std::string ClientTokens::LogId(uint64_t seq) { return Hex16(seq); }
 
 uint64_t ClientTokens::HashOf(std::string_view operation, std::string_view token) {
   return absl::HashOf(absl::string_view(operation.data(), operation.size()),
@@ -98,7 +77,7 @@ absl::StatusOr<ClientTokens::AccountIndex*> ClientTokens::Load(storage::WriteTxn
   absl::Status decoded = absl::OkStatus();
   KLAXON_RETURN_IF_ERROR(txn.Scan(
       kTokenLogTable, account, "", "", 0, [&](std::string_view id, std::string_view value) {
-        std::optional<uint64_t> seq = ParseSeq(id);
+        std::optional<uint64_t> seq = ParseHex16(id);
         absl::StatusOr<Record> r = Decode(value);
         if (!seq || !r.ok()) {
           decoded = absl::InternalError(internal::Cat("corrupt client token record ", id));
@@ -142,19 +121,24 @@ absl::Status ClientTokens::Append(storage::WriteTxn& txn, std::string_view accou
   index.by_hash[hash].push_back(seq);
   index.order.push_back(Entry{seq, hash, absl::ToUnixNanos(time)});
   txn.OnRollback([this, account = std::string(account), seq, hash] {
-    MutexLock lock(&mu_);
-    auto found = accounts_.find(account);
-    if (found == accounts_.end()) return;
-    AccountIndex& index = found->second;
-    RemoveFromHash(index, hash, seq);
-    for (auto it = index.order.rbegin(); it != index.order.rend(); ++it) {
-      if (it->seq == seq) {
-        index.order.erase(std::next(it).base());
-        break;
+    UndoOnIndex(account, [&](AccountIndex& index) {
+      RemoveFromHash(index, hash, seq);
+      for (auto it = index.order.rbegin(); it != index.order.rend(); ++it) {
+        if (it->seq == seq) {
+          index.order.erase(std::next(it).base());
+          break;
+        }
       }
-    }
+    });
   });
   return absl::OkStatus();
+}
+
+void ClientTokens::UndoOnIndex(std::string_view account,
+                               absl::FunctionRef<void(AccountIndex&)> undo) {
+  MutexLock lock(&mu_);
+  auto found = accounts_.find(absl::string_view(account.data(), account.size()));
+  if (found != accounts_.end()) undo(found->second);
 }
 
 void ClientTokens::RemoveFromHash(AccountIndex& index, uint64_t hash, uint64_t seq) {
@@ -180,13 +164,11 @@ absl::Status ClientTokens::Sweep(storage::WriteTxn& txn, std::string_view accoun
     // Rolled back: the row is back, and so is its entry (hooks run newest first, so the entries
     // swept by one call return oldest last, to the front).
     txn.OnRollback([this, account = std::string(account), swept] {
-      MutexLock lock(&mu_);
-      auto found = accounts_.find(account);
-      if (found == accounts_.end()) return;
-      AccountIndex& index = found->second;
-      auto& seqs = index.by_hash[swept.hash];
-      seqs.insert(std::lower_bound(seqs.begin(), seqs.end(), swept.seq), swept.seq);
-      index.order.push_front(swept);
+      UndoOnIndex(account, [&](AccountIndex& index) {
+        auto& seqs = index.by_hash[swept.hash];
+        seqs.insert(std::lower_bound(seqs.begin(), seqs.end(), swept.seq), swept.seq);
+        index.order.push_front(swept);
+      });
     });
   }
   return absl::OkStatus();

@@ -38,6 +38,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "boost/json/value.hpp"
@@ -97,6 +98,10 @@ class ClientTokens {
   // Deletes up to kSweepBatch of the oldest records that have expired or exceed the cap.
   absl::Status Sweep(storage::WriteTxn& txn, std::string_view account, AccountIndex& index,
                      absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The body of the rollback hooks: runs `undo` on the account's index under mu_, if the account
+  // still has one.
+  void UndoOnIndex(std::string_view account, absl::FunctionRef<void(AccountIndex&)> undo)
+      ABSL_LOCKS_EXCLUDED(mu_);
   static uint64_t HashOf(std::string_view operation, std::string_view token);
   static void RemoveFromHash(AccountIndex& index, uint64_t hash, uint64_t seq);
 

@@ -36,7 +36,7 @@ int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 // 16 hex digits: sorts by time for any time after the epoch.
 std::string TimeKey(absl::Time t) {
   int64_t us = std::max<int64_t>(0, Micros(t));
-  return absl::StrFormat("%016x", static_cast<uint64_t>(us));
+  return Hex16(static_cast<uint64_t>(us));
 }
 
 std::string RowKey(absl::Time due, std::string_view id) {
