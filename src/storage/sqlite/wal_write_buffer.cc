@@ -256,47 +256,39 @@ int CurrentTimeInt64(sqlite3_vfs* vfs, sqlite3_int64* out) {
   return rc;
 }
 
-sqlite3_vfs* RegisterOver(sqlite3_vfs* real, const char* name) {
+// Registers the VFS over the default one; returns its name, or nullptr if there is no default.
+// Called once (WalWriteBufferVfs): the VFS stays registered for the life of the process.
+const char* Register() {
+  sqlite3_vfs* real = sqlite3_vfs_find(nullptr);
   if (real == nullptr) return nullptr;
-  // Registered for the life of the process, as SQLite requires of a VFS in use.
-  auto* vfs = new sqlite3_vfs;
-  std::memset(vfs, 0, sizeof(*vfs));
-  vfs->iVersion = 2;
-  vfs->szOsFile = static_cast<int>(kRealOffset) + real->szOsFile;
-  vfs->mxPathname = real->mxPathname;
-  vfs->zName = name;
-  vfs->pAppData = real;
-  vfs->xOpen = Open;
-  vfs->xDelete = Delete;
-  vfs->xAccess = Access;
-  vfs->xFullPathname = FullPathname;
-  vfs->xDlOpen = DlOpen;
-  vfs->xDlError = DlError;
-  vfs->xDlSym = DlSym;
-  vfs->xDlClose = DlClose;
-  vfs->xRandomness = Randomness;
-  vfs->xSleep = Sleep;
-  vfs->xCurrentTime = CurrentTime;
-  vfs->xGetLastError = GetLastError;
-  vfs->xCurrentTimeInt64 = CurrentTimeInt64;
-  if (sqlite3_vfs_register(vfs, /*makeDflt=*/0) != SQLITE_OK) {
-    delete vfs;
-    return nullptr;
-  }
-  return vfs;
+  static sqlite3_vfs vfs;
+  std::memset(&vfs, 0, sizeof(vfs));
+  vfs.iVersion = 2;
+  vfs.szOsFile = static_cast<int>(kRealOffset) + real->szOsFile;
+  vfs.mxPathname = real->mxPathname;
+  vfs.zName = kVfsName;
+  vfs.pAppData = real;
+  vfs.xOpen = Open;
+  vfs.xDelete = Delete;
+  vfs.xAccess = Access;
+  vfs.xFullPathname = FullPathname;
+  vfs.xDlOpen = DlOpen;
+  vfs.xDlError = DlError;
+  vfs.xDlSym = DlSym;
+  vfs.xDlClose = DlClose;
+  vfs.xRandomness = Randomness;
+  vfs.xSleep = Sleep;
+  vfs.xCurrentTime = CurrentTime;
+  vfs.xGetLastError = GetLastError;
+  vfs.xCurrentTimeInt64 = CurrentTimeInt64;
+  return sqlite3_vfs_register(&vfs, /*makeDflt=*/0) == SQLITE_OK ? kVfsName : nullptr;
 }
 
 }  // namespace
 
 const char* WalWriteBufferVfs() {
-  static const char* const name =
-      RegisterOver(sqlite3_vfs_find(nullptr), kVfsName) != nullptr ? kVfsName : nullptr;
+  static const char* const name = Register();
   return name;
-}
-
-const char* RegisterWalWriteBufferVfsOver(const char* base, const char* name) {
-  sqlite3_vfs* vfs = RegisterOver(sqlite3_vfs_find(base), name);
-  return vfs != nullptr ? vfs->zName : nullptr;
 }
 
 WalWriteBufferStats GetWalWriteBufferStats() {

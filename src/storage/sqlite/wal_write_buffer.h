@@ -36,11 +36,6 @@ inline constexpr size_t kWalWriteBufferBytes = size_t{120} * 1024;
 // VFS could not be found (SQLite then opens with its default, unbuffered).
 const char* WalWriteBufferVfs();
 
-// For tests: registers the same VFS over the VFS named `base` (a fault-injecting one), under
-// `name` (a string that outlives the process's use of it). Returns `name`, or nullptr if `base`
-// is unknown.
-const char* RegisterWalWriteBufferVfsOver(const char* base, const char* name);
-
 // Process-wide counts, for tests and benchmarks.
 struct WalWriteBufferStats {
   uint64_t writes = 0;   // WAL writes SQLite asked for

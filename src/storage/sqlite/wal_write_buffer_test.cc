@@ -1,6 +1,8 @@
 #include "storage/sqlite/wal_write_buffer.h"
 
+#include <errno.h>
 #include <sqlite3.h>
+#include <sys/types.h>
 
 #include <filesystem>
 #include <map>
@@ -105,109 +107,62 @@ TEST(WalWriteBuffer, ATransactionLargerThanTheBufferIsWrittenWhole) {
   for (int k = 0; k < 12; ++k) EXPECT_EQ(got[k], std::string(500000, static_cast<char>('k' + k)));
 }
 
-// A VFS over "unix" that fails WAL writes of more than one page with SQLITE_FULL (a disk that is
-// full) while `failures_left` > 0, counting down.
-struct FaultVfs {
+// A disk that is full for WAL writes of more than one page while `failures_left` > 0 (counting
+// down): the default VFS's write system calls, replaced through its xSetSystemCall, fail with
+// ENOSPC there, which it reports as SQLITE_FULL. Restored when destroyed.
+class FullDiskForWal {
+ public:
   static inline int failures_left = 0;
 
-  struct File {
-    sqlite3_file base;
-    sqlite3_file* real;
-    bool wal;
-  };
-  static constexpr size_t kRealOffset = 32;
-  static_assert(sizeof(File) <= kRealOffset);
+  FullDiskForWal() : unix_(sqlite3_vfs_find("unix")) {
+    EXPECT_NE(unix_, nullptr);
+    real_write_ = reinterpret_cast<WriteFn>(unix_->xGetSystemCall(unix_, "write"));
+    real_pwrite_ = reinterpret_cast<PwriteFn>(unix_->xGetSystemCall(unix_, "pwrite"));
+    real_pwrite64_ = reinterpret_cast<PwriteFn>(unix_->xGetSystemCall(unix_, "pwrite64"));
+    // SQLite uses one of them, chosen when it was built; each present one is replaced.
+    Replace("write", real_write_, &Write);
+    Replace("pwrite", real_pwrite_, &Pwrite);
+    Replace("pwrite64", real_pwrite64_, &Pwrite64);
+  }
+  ~FullDiskForWal() { unix_->xSetSystemCall(unix_, nullptr, nullptr); }  // all back to default
+  FullDiskForWal(const FullDiskForWal&) = delete;
+  FullDiskForWal& operator=(const FullDiskForWal&) = delete;
 
-  static File* As(sqlite3_file* f) { return reinterpret_cast<File*>(f); }
-  static const sqlite3_io_methods* M(sqlite3_file* f) { return As(f)->real->pMethods; }
-  static sqlite3_file* R(sqlite3_file* f) { return As(f)->real; }
+ private:
+  using WriteFn = ssize_t (*)(int, const void*, size_t);
+  using PwriteFn = ssize_t (*)(int, const void*, size_t, off_t);
 
-  static int Write(sqlite3_file* f, const void* data, int n, sqlite3_int64 offset) {
-    if (As(f)->wal && n > 5000 && failures_left > 0) {
-      --failures_left;
-      return SQLITE_FULL;
-    }
-    return M(f)->xWrite(R(f), data, n, offset);
+  template <typename Fn>
+  void Replace(const char* name, Fn real, Fn fake) {
+    if (real == nullptr) return;
+    EXPECT_EQ(unix_->xSetSystemCall(unix_, name, reinterpret_cast<sqlite3_syscall_ptr>(fake)),
+              SQLITE_OK);
   }
-  static int Close(sqlite3_file* f) { return M(f)->xClose(R(f)); }
-  static int Read(sqlite3_file* f, void* out, int n, sqlite3_int64 offset) {
-    return M(f)->xRead(R(f), out, n, offset);
+  // Consumes one failure if this write should fail.
+  static bool Fails(int fd, size_t n) {
+    if (n <= 5000 || failures_left <= 0) return false;
+    std::error_code ec;
+    const std::string file =
+        std::filesystem::read_symlink("/proc/self/fd/" + std::to_string(fd), ec).string();
+    if (ec || file.size() < 4 || file.compare(file.size() - 4, 4, "-wal") != 0) return false;
+    --failures_left;
+    errno = ENOSPC;
+    return true;
   }
-  static int Truncate(sqlite3_file* f, sqlite3_int64 size) { return M(f)->xTruncate(R(f), size); }
-  static int Sync(sqlite3_file* f, int flags) { return M(f)->xSync(R(f), flags); }
-  static int FileSize(sqlite3_file* f, sqlite3_int64* size) { return M(f)->xFileSize(R(f), size); }
-  static int Lock(sqlite3_file* f, int level) { return M(f)->xLock(R(f), level); }
-  static int Unlock(sqlite3_file* f, int level) { return M(f)->xUnlock(R(f), level); }
-  static int CheckReservedLock(sqlite3_file* f, int* out) {
-    return M(f)->xCheckReservedLock(R(f), out);
+  static ssize_t Write(int fd, const void* data, size_t n) {
+    return Fails(fd, n) ? -1 : real_write_(fd, data, n);
   }
-  static int FileControl(sqlite3_file* f, int op, void* arg) {
-    return M(f)->xFileControl(R(f), op, arg);
+  static ssize_t Pwrite(int fd, const void* data, size_t n, off_t offset) {
+    return Fails(fd, n) ? -1 : real_pwrite_(fd, data, n, offset);
   }
-  static int SectorSize(sqlite3_file* f) { return M(f)->xSectorSize(R(f)); }
-  static int DeviceCharacteristics(sqlite3_file* f) { return M(f)->xDeviceCharacteristics(R(f)); }
-  static int ShmMap(sqlite3_file* f, int page, int size, int extend, void volatile** out) {
-    return M(f)->xShmMap(R(f), page, size, extend, out);
-  }
-  static int ShmLock(sqlite3_file* f, int offset, int n, int flags) {
-    return M(f)->xShmLock(R(f), offset, n, flags);
-  }
-  static void ShmBarrier(sqlite3_file* f) { M(f)->xShmBarrier(R(f)); }
-  static int ShmUnmap(sqlite3_file* f, int del) { return M(f)->xShmUnmap(R(f), del); }
-  static int Fetch(sqlite3_file* f, sqlite3_int64 offset, int n, void** out) {
-    return M(f)->xFetch(R(f), offset, n, out);
-  }
-  static int Unfetch(sqlite3_file* f, sqlite3_int64 offset, void* p) {
-    return M(f)->xUnfetch(R(f), offset, p);
-  }
-  static constexpr sqlite3_io_methods kMethods = {
-      3,
-      Close,
-      Read,
-      Write,
-      Truncate,
-      Sync,
-      FileSize,
-      Lock,
-      Unlock,
-      CheckReservedLock,
-      FileControl,
-      SectorSize,
-      DeviceCharacteristics,
-      ShmMap,
-      ShmLock,
-      ShmBarrier,
-      ShmUnmap,
-      Fetch,
-      Unfetch,
-  };
-
-  static int Open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int flags,
-                  int* out_flags) {
-    auto* unix = static_cast<sqlite3_vfs*>(vfs->pAppData);
-    File* f = As(file);
-    f->base.pMethods = nullptr;
-    f->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + kRealOffset);
-    f->wal = (flags & SQLITE_OPEN_WAL) != 0;
-    int rc = unix->xOpen(unix, name, f->real, flags, out_flags);
-    if (rc == SQLITE_OK) f->base.pMethods = &kMethods;
-    return rc;
+  static ssize_t Pwrite64(int fd, const void* data, size_t n, off_t offset) {
+    return Fails(fd, n) ? -1 : real_pwrite64_(fd, data, n, offset);
   }
 
-  // Registers "klaxon-fault" and the write buffer over it, "klaxon-wal-buffer-over-fault".
-  static const char* BufferOverFault() {
-    static const char* const name = [] {
-      static sqlite3_vfs vfs = *sqlite3_vfs_find("unix");
-      vfs.zName = "klaxon-fault";
-      vfs.pAppData = sqlite3_vfs_find("unix");
-      vfs.szOsFile = static_cast<int>(kRealOffset) + vfs.szOsFile;
-      vfs.xOpen = Open;
-      vfs.pNext = nullptr;
-      EXPECT_EQ(sqlite3_vfs_register(&vfs, 0), SQLITE_OK);
-      return RegisterWalWriteBufferVfsOver("klaxon-fault", "klaxon-wal-buffer-over-fault");
-    }();
-    return name;
-  }
+  sqlite3_vfs* unix_;
+  static inline WriteFn real_write_ = nullptr;
+  static inline PwriteFn real_pwrite_ = nullptr;
+  static inline PwriteFn real_pwrite64_ = nullptr;
 };
 
 int Count(Connection& c) {
@@ -225,7 +180,8 @@ TEST(WalWriteBuffer, AFailedWriteOfBufferedFramesFailsTheirTransaction) {
     SCOPED_TRACE(failures);
     storage::testing::TempDir dir("klaxon_walbuf_fault");
     const std::string path = dir.path() + "/db";
-    auto writer = OpenDb(path, FaultVfs::BufferOverFault(), false);
+    FullDiskForWal full_disk;
+    auto writer = OpenDb(path, WalWriteBufferVfs(), false);
     ASSERT_NE(writer, nullptr);
     ASSERT_TRUE(writer
                     ->Exec("ALTER TABLE t ADD COLUMN u TEXT; CREATE UNIQUE INDEX tu ON t(u);"
@@ -240,15 +196,16 @@ TEST(WalWriteBuffer, AFailedWriteOfBufferedFramesFailsTheirTransaction) {
                       .ok());
     }
     ASSERT_TRUE(writer->Exec("RELEASE a; SAVEPOINT b").ok());
-    FaultVfs::failures_left = failures;
+    FullDiskForWal::failures_left = failures;
     EXPECT_FALSE(writer->Exec("INSERT INTO t SELECT k + 1000, v, u || 'b' FROM t").ok());
+    EXPECT_LT(FullDiskForWal::failures_left, failures);  // the disk was full for a WAL write
     if (writer->InTransaction()) {
       // Only what the rules allow: the statement failed, so the transaction must not commit.
       (void)writer->Exec("ROLLBACK TO b; RELEASE b");
       EXPECT_FALSE(writer->Exec("COMMIT").ok());
       (void)writer->Exec("ROLLBACK");
     }
-    FaultVfs::failures_left = 0;
+    FullDiskForWal::failures_left = 0;
     EXPECT_EQ(Count(*writer), 1);
     auto reader = OpenDb(path, nullptr, true);
     ASSERT_NE(reader, nullptr);
