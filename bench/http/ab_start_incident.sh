@@ -9,7 +9,7 @@
 #   bench/http/ab_start_incident.sh /tmp/klaxon.before build/klaxon 3 5 -- \
 #       --scenario start-incident-new --client-token
 #
-# Needs the release build's aws_load (make build). Each node is stopped by its own PID.
+# Needs the release build's aws_load (make build). Nodes: bench/node.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -29,26 +29,13 @@ shift
 LOAD=build/release/bench/http/aws_load
 [ -x "$LOAD" ] || { echo "$LOAD not built (make build)" >&2; exit 2; }
 
-NODE_PID=
-NODE_DATA=
-cleanup() {
-  if [ -n "$NODE_PID" ]; then kill "$NODE_PID" 2>/dev/null || true; wait "$NODE_PID" 2>/dev/null || true; fi
-  if [ -n "$NODE_DATA" ]; then rm -rf "$NODE_DATA"; fi
-  NODE_PID=
-  NODE_DATA=
-}
-trap cleanup EXIT
+source bench/node.sh
 
 run_one() {  # run_one LABEL BINARY AWS_LOAD_ARGS...
   local label=$1 binary=$2
   shift 2
-  NODE_DATA=$(mktemp -d /tmp/klaxon-ab-XXXXXX)
-  "$binary" serve --listen 127.0.0.1:0 --data "$NODE_DATA" --port-file "$NODE_DATA/port" \
-    --region us-east-1 >"$NODE_DATA/klaxon.log" 2>&1 &
-  NODE_PID=$!
-  for _ in $(seq 300); do [ -s "$NODE_DATA/port" ] && break; sleep 0.05; done
-  local port
-  port=$(cat "$NODE_DATA/port")
+  start_node ab "$binary"
+  local port=$NODE_PORT
   local line
   line=$("$LOAD" --endpoint "127.0.0.1:$port" --seconds "$SECS" --warmup 1 "$@" | grep rate=)
   local requests
@@ -66,7 +53,7 @@ print(f"{label}: {line}")
 print(f"{label}:   server CPU {sum(us):.1f} µs/request over {int(requests)} requests; "
       f"threads {[round(u, 1) for u in us if u >= 0.5]}")
 PY
-  cleanup
+  stop_node
 }
 
 for round in $(seq "$ROUNDS"); do
